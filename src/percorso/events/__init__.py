@@ -1,0 +1,1 @@
+"""The event model: Segment-spec messages, normalisation, channel and device classification."""

@@ -1,0 +1,112 @@
+"""Segment-spec messages, validated with pydantic v2.
+
+https://segment.com/docs/connections/spec/common/ is the contract: the same
+field names, the same requirements per type, ids given as strings or numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+MessageType = Literal["track", "identify", "page", "screen", "group", "alias"]
+MESSAGE_TYPES: tuple[MessageType, ...] = ("track", "identify", "page", "screen", "group", "alias")
+
+MAX_ID_LENGTH = 512
+
+
+def _id(value: Any) -> Any:
+    """Segment accepts ids as strings or numbers; store them as strings."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("an id must be a string or a number, not a boolean")
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    raise ValueError("an id must be a string or a number")
+
+
+Id = Annotated[str | None, BeforeValidator(_id), Field(max_length=MAX_ID_LENGTH)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime | None, Field(default=None)]
+
+
+class Message(BaseModel):
+    """One Segment message of any type; the type decides which fields are required."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    type: MessageType
+    message_id: Id = Field(default=None, alias="messageId")
+    anonymous_id: Id = Field(default=None, alias="anonymousId")
+    user_id: Id = Field(default=None, alias="userId")
+    timestamp: UtcDatetime = None
+    original_timestamp: UtcDatetime = Field(default=None, alias="originalTimestamp")
+    sent_at: UtcDatetime = Field(default=None, alias="sentAt")
+    event: str | None = Field(default=None, max_length=512)
+    name: str | None = Field(default=None, max_length=512)
+    category: str | None = Field(default=None, max_length=512)
+    group_id: Id = Field(default=None, alias="groupId")
+    previous_id: Id = Field(default=None, validation_alias=AliasChoices("previousId", "previous_id"))
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _required_per_type(self) -> Message:
+        for attr in ("timestamp", "original_timestamp", "sent_at"):
+            object.__setattr__(self, attr, _utc(getattr(self, attr)))
+        if self.type == "alias":
+            if not self.previous_id or not self.user_id:
+                raise ValueError("an alias needs both 'previousId' and 'userId'")
+            return self
+        if not self.user_id and not self.anonymous_id:
+            raise ValueError(
+                f"a {self.type} needs 'userId' or 'anonymousId' to say who did it"
+            )
+        if self.type == "track" and not (self.event and self.event.strip()):
+            raise ValueError("a track needs 'event', the name of what happened")
+        if self.type == "group" and not self.group_id:
+            raise ValueError("a group needs 'groupId'")
+        return self
+
+    @property
+    def event_name(self) -> str:
+        """The warehouse's `event` column: the track name, or the page/screen name."""
+        if self.type == "track":
+            return (self.event or "").strip()
+        if self.type in ("page", "screen"):
+            return self.name or self.category or self.type
+        return self.type
+
+
+def explain(error: ValidationError) -> str:
+    """One line a sender can act on, naming the fields at fault."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        msg = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Governance: keys, users and roles, consent, erasure, retention, audit."""

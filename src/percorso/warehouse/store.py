@@ -1,0 +1,202 @@
+"""Open a warehouse by URL and append to it, exactly once per (source, messageId).
+
+Reads go through the Ibis backend (`Warehouse.ibis`) so analytics stay
+portable. Appends are the one place that speaks the engine's SQL: they need a
+transaction that covers the deduplicating insert, the failed events and the
+ingest-log checkpoint together, which is what makes a replay after a crash
+neither lose nor repeat an event.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from percorso.errors import TransientError, UserError
+from percorso.events.schema import EVENT_COLUMNS, FAILED_EVENTS, INCOMING
+from percorso.warehouse.schema import MIGRATIONS
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one append did: rows stored, duplicates dropped, failed events kept."""
+
+    inserted: int
+    duplicates: int
+    failed: int
+
+
+def duckdb_path(url: str) -> str:
+    """The file behind a ``duckdb://`` URL (``:memory:`` for an in-memory one)."""
+    parts = urlsplit(url)
+    if parts.scheme != "duckdb":
+        raise UserError(
+            f"warehouse URL {url!r} is not supported yet: use duckdb:///path/to/file.duckdb"
+        )
+    path = (parts.netloc + parts.path) if parts.netloc else parts.path
+    if path in ("", "/", "/:memory:", ":memory:"):
+        return ":memory:"
+    return path
+
+
+class Warehouse:
+    """One open warehouse. Thread-safe: reads share a lock, the writer has its own cursor."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        path = duckdb_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.raw = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise TransientError(
+                    f"the warehouse {path} is in use by another Percorso process; "
+                    "stop it, or run this command while `percorso serve` is up so it goes through the server"
+                ) from exc
+            raise UserError(f"cannot open the warehouse {path}: {exc}") from exc
+        self.ibis = ibis.duckdb.from_connection(self.raw)
+        self._read_lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        if not read_only:
+            self._migrate()
+        self._next_seq = self._max_seq() + 1
+
+    # -- lifecycle -----------------------------------------------------------------
+    def close(self) -> None:
+        with self._write_lock, self._read_lock:
+            self.raw.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        cur = self.raw.cursor()
+        cur.execute("CREATE TABLE IF NOT EXISTS _percorso_schema (version INTEGER NOT NULL)")
+        row = cur.execute("SELECT max(version) FROM _percorso_schema").fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        for version, statements in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            cur.execute("BEGIN")
+            for statement in statements:
+                cur.execute(statement)
+            cur.execute("INSERT INTO _percorso_schema VALUES (?)", [version])
+            cur.execute("COMMIT")
+
+    def _max_seq(self) -> int:
+        try:
+            row = self.raw.cursor().execute("SELECT max(seq) FROM events").fetchone()
+        except duckdb.CatalogException:
+            return 0
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- reads ---------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run read-only SQL on this warehouse (for plumbing, not for analytics)."""
+        with self._read_lock:
+            return self.raw.cursor().execute(sql, params or []).fetchall()
+
+    def execute_ibis(self, expr: Any) -> Any:
+        """Run an Ibis expression under the read lock; returns what ``.execute()`` returns."""
+        with self._read_lock:
+            return self.ibis.execute(expr)
+
+    def to_arrow(self, expr: Any) -> pa.Table:
+        with self._read_lock:
+            return self.ibis.to_pyarrow(expr)
+
+    def checkpoint(self, stream: str) -> int:
+        """Position reached by an ingest stream; 0 when it never wrote."""
+        rows = self.query("SELECT position FROM ingest_checkpoints WHERE stream = ?", [stream])
+        return int(rows[0][0]) if rows else 0
+
+    # -- writes --------------------------------------------------------------------
+    def append(
+        self,
+        events: pa.Table | None,
+        failed: pa.Table | None = None,
+        *,
+        dedupe_window: timedelta = timedelta(days=7),
+        checkpoint: tuple[str, int] | None = None,
+    ) -> AppendResult:
+        """Append in one transaction, dropping (source, message_id) seen within the window.
+
+        `events` has the `INCOMING` columns (no `seq`); `failed` the
+        `FAILED_EVENTS` ones. `checkpoint` (stream, position) is recorded in the
+        same transaction.
+        """
+        with self._write_lock:
+            cur = self.raw.cursor()
+            cur.execute("BEGIN")
+            try:
+                result = self._append(cur, events, failed, dedupe_window, checkpoint)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+            return result
+
+    def _append(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        events: pa.Table | None,
+        failed: pa.Table | None,
+        dedupe_window: timedelta,
+        checkpoint: tuple[str, int] | None,
+    ) -> AppendResult:
+        inserted = duplicates = failed_count = 0
+        if events is not None and events.num_rows:
+            events = events.select(list(INCOMING.names)).cast(INCOMING)
+            n = events.num_rows
+            seq = pa.array(range(self._next_seq, self._next_seq + n), pa.int64())
+            batch = events.add_column(0, "seq", seq)
+            oldest = pc.min(batch.column("received_at")).as_py()
+            cutoff: datetime = oldest - dedupe_window
+            cur.register("incoming_batch", batch)
+            columns = ", ".join(EVENT_COLUMNS)
+            row = cur.execute(
+                f"""
+                INSERT INTO events ({columns})
+                SELECT {columns} FROM (
+                    SELECT *, row_number() OVER (
+                        PARTITION BY source, message_id ORDER BY seq) AS _copy
+                    FROM incoming_batch
+                ) b
+                WHERE _copy = 1 AND NOT EXISTS (
+                    SELECT 1 FROM events e
+                    WHERE e.received_at >= ? AND e.source = b.source
+                      AND e.message_id = b.message_id)
+                """,
+                [cutoff],
+            ).fetchone()
+            cur.unregister("incoming_batch")
+            inserted = int(row[0]) if row else 0
+            duplicates = n - inserted
+            self._next_seq += n
+        if failed is not None and failed.num_rows:
+            failed = failed.select(list(FAILED_EVENTS.names)).cast(FAILED_EVENTS)
+            cur.register("incoming_failed", failed)
+            cur.execute("INSERT INTO failed_events SELECT * FROM incoming_failed")
+            cur.unregister("incoming_failed")
+            failed_count = failed.num_rows
+        if checkpoint is not None:
+            cur.execute(
+                "INSERT OR REPLACE INTO ingest_checkpoints VALUES (?, ?)", list(checkpoint)
+            )
+        return AppendResult(inserted=inserted, duplicates=duplicates, failed=failed_count)
