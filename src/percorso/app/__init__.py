@@ -1,0 +1,1 @@
+"""Interfaces: the HTTP API and dashboard (FastAPI), the command line (Typer)."""

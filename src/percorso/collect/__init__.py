@@ -1,0 +1,1 @@
+"""Collection: the Segment-compatible HTTP collector, its durable ingest log, importers."""

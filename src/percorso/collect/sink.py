@@ -1,0 +1,174 @@
+"""Where producers outside the server (importers, the demo, the CLI) write events.
+
+DuckDB lets one process write a file. When `percorso serve` runs, it owns the
+warehouse, so the CLI hands its tables to the server (an Arrow file in the
+home's spool folder plus a request on loopback); when no server runs, the CLI
+opens the warehouse itself. Either way the append is one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import orjson
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from percorso.config import Settings
+from percorso.errors import TransientError, UserError
+from percorso.warehouse.stats import StoreStats, store_stats
+from percorso.warehouse.store import AppendResult, Warehouse
+
+TOKEN_HEADER = "X-Percorso-Local-Token"
+
+
+class Sink(Protocol):
+    """What a producer needs from the store."""
+
+    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult: ...
+
+    def stats(self) -> StoreStats: ...
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What `percorso serve` leaves in `<home>/server.json` for the CLI."""
+
+    url: str
+    pid: int
+    token: str
+
+    @classmethod
+    def read(cls, path: Path) -> ServerInfo | None:
+        try:
+            data = orjson.loads(path.read_bytes())
+            return cls(url=str(data["url"]), pid=int(data["pid"]), token=str(data["token"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps({"url": self.url, "pid": self.pid, "token": self.token}))
+        tmp.replace(path)
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def write_arrow(table: pa.Table, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as handle, ipc.new_file(handle, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_arrow(path: Path) -> pa.Table:
+    with pa.memory_map(str(path), "r") as source:
+        return ipc.open_file(source).read_all()
+
+
+class LocalSink:
+    """The CLI owns the warehouse for the length of the command."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.warehouse = Warehouse(settings.resolved_warehouse_url)
+
+    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult:
+        return self.warehouse.append(events, failed, dedupe_window=self.settings.dedupe_window)
+
+    def stats(self) -> StoreStats:
+        return store_stats(self.warehouse)
+
+    def close(self) -> None:
+        self.warehouse.close()
+
+
+class RemoteSink:
+    """A running `percorso serve` owns the warehouse; talk to it on loopback."""
+
+    def __init__(self, settings: Settings, server: ServerInfo) -> None:
+        self.settings = settings
+        self.server = server
+        self.client = httpx.Client(
+            base_url=server.url, headers={TOKEN_HEADER: server.token}, timeout=None
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TransientError(
+                f"the Percorso server at {self.server.url} did not answer ({exc}); "
+                "is `percorso serve` still running?"
+            ) from exc
+        body = response.json() if response.content else {}
+        if response.status_code >= 500:
+            raise TransientError(str(body.get("error", response.text)))
+        if response.status_code >= 400:
+            raise UserError(str(body.get("error", response.text)), status=response.status_code)
+        return body
+
+    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult:
+        spool = self.settings.spool_dir
+        spool.mkdir(parents=True, exist_ok=True)
+        names: dict[str, str] = {}
+        paths: list[Path] = []
+        try:
+            for key, table in (("events", events), ("failed", failed)):
+                if table is None:
+                    continue
+                path = spool / f"{key}-{secrets.token_hex(8)}.arrow"
+                write_arrow(table, path)
+                paths.append(path)
+                names[key] = path.name
+            body = self._call("POST", "/internal/append", json=names)
+        finally:
+            for path in paths:
+                path.unlink(missing_ok=True)
+        return AppendResult(**body)
+
+    def stats(self) -> StoreStats:
+        return StoreStats.model_validate(self._call("GET", "/internal/stats"))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def running_server(settings: Settings) -> ServerInfo | None:
+    """The server that owns this home, if one is up and answering."""
+    info = ServerInfo.read(settings.server_file)
+    if info is None or not info.alive():
+        return None
+    try:
+        response = httpx.get(f"{info.url}/health", timeout=2.0)
+    except httpx.HTTPError:
+        return None
+    return info if response.status_code == 200 else None
+
+
+@contextmanager
+def open_sink(settings: Settings) -> Iterator[LocalSink | RemoteSink]:
+    """The right sink for this home: through the server if one runs, else direct."""
+    server = running_server(settings)
+    sink: LocalSink | RemoteSink = (
+        RemoteSink(settings, server) if server else LocalSink(settings)
+    )
+    try:
+        yield sink
+    finally:
+        sink.close()
