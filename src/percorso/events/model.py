@@ -94,19 +94,26 @@ class Message(BaseModel):
 
     @property
     def event_name(self) -> str:
-        """The warehouse's `event` column: the track name, or the page/screen name."""
+        """The warehouse's `event` column: what happened, in one name.
+
+        A track keeps its name; a page or screen call is `page_view` or
+        `screen_view` (its name and category move to the properties), so one
+        column answers "what did they do" for every type.
+        """
         if self.type == "track":
             return (self.event or "").strip()
         if self.type in ("page", "screen"):
-            return self.name or self.category or self.type
+            return f"{self.type}_view"
         return self.type
 
-
-def explain(error: ValidationError) -> str:
-    """One line a sender can act on, naming the fields at fault."""
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"])
-        msg = str(item["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
+    @property
+    def event_properties(self) -> dict[str, Any]:
+        """Properties, with a page's or screen's `name` and `category` folded in."""
+        if self.type not in ("page", "screen") or not (self.name or self.category):
+            return self.properties
+        merged = dict(self.properties)
+        if self.name:
+            merged.setdefault("name", self.name)
+        if self.category:
+            merged.setdefault("category", self.category)
+        return merged

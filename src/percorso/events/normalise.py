@@ -81,6 +81,7 @@ class EventBuilder:
         context.update(message.context)
         received_utc = received_at.astimezone(UTC) if received_at.tzinfo else received_at.replace(tzinfo=UTC)
         ts = event_time(message, received_utc, batch_sent_at)
+        props = message.event_properties
         row = {
             "message_id": message_id,
             "type": message.type,
@@ -97,10 +98,10 @@ class EventBuilder:
                 event_type=message.type,
                 event=message.event_name,
                 context=context,
-                properties=message.properties,
+                properties=props,
             ),
             "device": classify_device(context),
-            "properties": _json(message.properties),
+            "properties": _json(props),
             "traits": _json(message.traits),
             "context": _json(context),
         }
