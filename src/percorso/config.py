@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_warehouse_url(self) -> str:
-        return self.warehouse_url or f"duckdb:///{self.resolved_home / 'warehouse.duckdb'}"
+        return self.warehouse_url or f"duckdb://{self.resolved_home / 'warehouse.duckdb'}"
 
     @property
     def resolved_database_url(self) -> str:

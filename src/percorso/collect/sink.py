@@ -165,9 +165,7 @@ def running_server(settings: Settings) -> ServerInfo | None:
 def open_sink(settings: Settings) -> Iterator[LocalSink | RemoteSink]:
     """The right sink for this home: through the server if one runs, else direct."""
     server = running_server(settings)
-    sink: LocalSink | RemoteSink = (
-        RemoteSink(settings, server) if server else LocalSink(settings)
-    )
+    sink: LocalSink | RemoteSink = RemoteSink(settings, server) if server else LocalSink(settings)
     try:
         yield sink
     finally:

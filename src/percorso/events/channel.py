@@ -13,65 +13,170 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 Channel = Literal[
-    "social", "search", "email", "paid", "referral", "direct",
-    "form", "crm", "erp", "support", "survey",
+    "social",
+    "search",
+    "email",
+    "paid",
+    "referral",
+    "direct",
+    "form",
+    "crm",
+    "erp",
+    "support",
+    "survey",
 ]
 CHANNELS: tuple[Channel, ...] = (
-    "social", "search", "email", "paid", "referral", "direct",
-    "form", "crm", "erp", "support", "survey",
+    "social",
+    "search",
+    "email",
+    "paid",
+    "referral",
+    "direct",
+    "form",
+    "crm",
+    "erp",
+    "support",
+    "survey",
 )
 
-SourceKind = Literal["web", "app", "server", "social", "mailer", "forms", "crm", "erp", "helpdesk", "survey"]
+SourceKind = Literal[
+    "web", "app", "server", "social", "mailer", "forms", "crm", "erp", "helpdesk", "survey"
+]
 
 # Word in the source name -> kind of system. The first match wins; a source
 # named "crm-salesforce" is a CRM, "sito-web" is a website.
 SOURCE_WORDS: tuple[tuple[str, SourceKind], ...] = (
-    ("crm", "crm"), ("salesforce", "crm"), ("hubspot", "crm"), ("pipedrive", "crm"),
-    ("erp", "erp"), ("gestionale", "erp"), ("sap", "erp"), ("odoo", "erp"),
-    ("helpdesk", "helpdesk"), ("support", "helpdesk"), ("assistenza", "helpdesk"),
-    ("zendesk", "helpdesk"), ("freshdesk", "helpdesk"), ("ticket", "helpdesk"),
-    ("survey", "survey"), ("sondagg", "survey"), ("nps", "survey"), ("questionari", "survey"),
-    ("mailer", "mailer"), ("newsletter", "mailer"), ("mailchimp", "mailer"),
-    ("brevo", "mailer"), ("sendinblue", "mailer"), ("email", "mailer"),
-    ("form", "forms"), ("modul", "forms"),
-    ("social", "social"), ("facebook", "social"), ("instagram", "social"),
+    ("crm", "crm"),
+    ("salesforce", "crm"),
+    ("hubspot", "crm"),
+    ("pipedrive", "crm"),
+    ("erp", "erp"),
+    ("gestionale", "erp"),
+    ("sap", "erp"),
+    ("odoo", "erp"),
+    ("helpdesk", "helpdesk"),
+    ("support", "helpdesk"),
+    ("assistenza", "helpdesk"),
+    ("zendesk", "helpdesk"),
+    ("freshdesk", "helpdesk"),
+    ("ticket", "helpdesk"),
+    ("survey", "survey"),
+    ("sondagg", "survey"),
+    ("nps", "survey"),
+    ("questionari", "survey"),
+    ("mailer", "mailer"),
+    ("newsletter", "mailer"),
+    ("mailchimp", "mailer"),
+    ("brevo", "mailer"),
+    ("sendinblue", "mailer"),
+    ("email", "mailer"),
+    ("form", "forms"),
+    ("modul", "forms"),
+    ("social", "social"),
+    ("facebook", "social"),
+    ("instagram", "social"),
     ("linkedin", "social"),
 )
 
 KIND_CHANNEL: Mapping[SourceKind, Channel] = {
-    "crm": "crm", "erp": "erp", "helpdesk": "support", "survey": "survey",
-    "mailer": "email", "forms": "form", "social": "social",
+    "crm": "crm",
+    "erp": "erp",
+    "helpdesk": "support",
+    "survey": "survey",
+    "mailer": "email",
+    "forms": "form",
+    "social": "social",
 }
 
 SEARCH_HOSTS = (
-    "google.", "bing.com", "duckduckgo.com", "search.yahoo.", "yahoo.com", "ecosia.org",
-    "baidu.com", "yandex.", "qwant.com", "search.brave.com", "startpage.com", "virgilio.it",
+    "google.",
+    "bing.com",
+    "duckduckgo.com",
+    "search.yahoo.",
+    "yahoo.com",
+    "ecosia.org",
+    "baidu.com",
+    "yandex.",
+    "qwant.com",
+    "search.brave.com",
+    "startpage.com",
+    "virgilio.it",
 )
 SOCIAL_HOSTS = (
-    "facebook.com", "fb.com", "fb.me", "instagram.com", "linkedin.com", "lnkd.in", "t.co",
-    "twitter.com", "x.com", "tiktok.com", "youtube.com", "youtu.be", "pinterest.",
-    "reddit.com", "whatsapp.com", "wa.me", "telegram.org", "t.me", "threads.net",
-    "bsky.app", "mastodon.social", "snapchat.com",
+    "facebook.com",
+    "fb.com",
+    "fb.me",
+    "instagram.com",
+    "linkedin.com",
+    "lnkd.in",
+    "t.co",
+    "twitter.com",
+    "x.com",
+    "tiktok.com",
+    "youtube.com",
+    "youtu.be",
+    "pinterest.",
+    "reddit.com",
+    "whatsapp.com",
+    "wa.me",
+    "telegram.org",
+    "t.me",
+    "threads.net",
+    "bsky.app",
+    "mastodon.social",
+    "snapchat.com",
 )
 WEBMAIL_HOSTS = (
-    "mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com",
-    "webmail.", "mail.libero.it", "mail.virgilio.it", "posta.",
+    "mail.google.com",
+    "outlook.live.com",
+    "outlook.office.com",
+    "mail.yahoo.com",
+    "webmail.",
+    "mail.libero.it",
+    "mail.virgilio.it",
+    "posta.",
 )
 
 EMAIL_MEDIA = frozenset({"email", "e-mail", "e_mail", "newsletter", "mail", "dem"})
-PAID_MEDIA = frozenset({
-    "cpc", "ppc", "paid", "paidsearch", "paid-search", "paid_search", "display", "cpm",
-    "cpv", "banner", "retargeting", "remarketing", "paid-social", "paid_social",
-    "paidsocial", "sponsored", "ads", "adv",
-})
-SOCIAL_MEDIA = frozenset({"social", "social-network", "social-media", "social_media", "sm", "organic-social"})
+PAID_MEDIA = frozenset(
+    {
+        "cpc",
+        "ppc",
+        "paid",
+        "paidsearch",
+        "paid-search",
+        "paid_search",
+        "display",
+        "cpm",
+        "cpv",
+        "banner",
+        "retargeting",
+        "remarketing",
+        "paid-social",
+        "paid_social",
+        "paidsocial",
+        "sponsored",
+        "ads",
+        "adv",
+    }
+)
+SOCIAL_MEDIA = frozenset(
+    {"social", "social-network", "social-media", "social_media", "sm", "organic-social"}
+)
 SEARCH_MEDIA = frozenset({"organic", "seo"})
 REFERRAL_MEDIA = frozenset({"referral", "affiliate", "partner"})
 
-FORM_EVENTS = frozenset({
-    "form submitted", "form_submitted", "form submit", "form_submit", "form completed",
-    "modulo inviato", "lead submitted",
-})
+FORM_EVENTS = frozenset(
+    {
+        "form submitted",
+        "form_submitted",
+        "form submit",
+        "form_submit",
+        "form completed",
+        "modulo inviato",
+        "lead submitted",
+    }
+)
 
 
 def source_kind(source: str) -> SourceKind:
@@ -144,8 +249,20 @@ def classify_channel(
         return "email"
     if medium in PAID_MEDIA or any(k in utm for k in ("gclid", "gbraid", "wbraid", "msclkid")):
         return "paid"
-    if medium in SOCIAL_MEDIA or _matches(source_tag, SOCIAL_HOSTS) or source_tag in (
-        "facebook", "instagram", "linkedin", "twitter", "tiktok", "youtube", "pinterest", "whatsapp",
+    if (
+        medium in SOCIAL_MEDIA
+        or _matches(source_tag, SOCIAL_HOSTS)
+        or source_tag
+        in (
+            "facebook",
+            "instagram",
+            "linkedin",
+            "twitter",
+            "tiktok",
+            "youtube",
+            "pinterest",
+            "whatsapp",
+        )
     ):
         return "social"
     if medium in SEARCH_MEDIA:

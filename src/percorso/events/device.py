@@ -31,10 +31,23 @@ _TYPE_TO_DEVICE: Mapping[str, Device] = {
     "smart speaker": "other",
     "peripheral": "other",
 }
-_DESKTOP_OS = frozenset({
-    "Windows", "Mac", "GNU/Linux", "Ubuntu", "Fedora", "Debian", "Chrome OS", "FreeBSD",
-    "Linux Mint", "Arch Linux", "openSUSE", "Red Hat", "CentOS",
-})
+_DESKTOP_OS = frozenset(
+    {
+        "Windows",
+        "Mac",
+        "GNU/Linux",
+        "Ubuntu",
+        "Fedora",
+        "Debian",
+        "Chrome OS",
+        "FreeBSD",
+        "Linux Mint",
+        "Arch Linux",
+        "openSUSE",
+        "Red Hat",
+        "CentOS",
+    }
+)
 
 
 @lru_cache(maxsize=20_000)

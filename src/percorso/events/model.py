@@ -69,7 +69,9 @@ class Message(BaseModel):
     name: str | None = Field(default=None, max_length=512)
     category: str | None = Field(default=None, max_length=512)
     group_id: Id = Field(default=None, alias="groupId")
-    previous_id: Id = Field(default=None, validation_alias=AliasChoices("previousId", "previous_id"))
+    previous_id: Id = Field(
+        default=None, validation_alias=AliasChoices("previousId", "previous_id")
+    )
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -83,9 +85,7 @@ class Message(BaseModel):
                 raise ValueError("an alias needs both 'previousId' and 'userId'")
             return self
         if not self.user_id and not self.anonymous_id:
-            raise ValueError(
-                f"a {self.type} needs 'userId' or 'anonymousId' to say who did it"
-            )
+            raise ValueError(f"a {self.type} needs 'userId' or 'anonymousId' to say who did it")
         if self.type == "track" and not (self.event and self.event.strip()):
             raise ValueError("a track needs 'event', the name of what happened")
         if self.type == "group" and not self.group_id:
@@ -117,3 +117,13 @@ class Message(BaseModel):
         if self.category:
             merged.setdefault("category", self.category)
         return merged
+
+
+def explain(error: ValidationError) -> str:
+    """One line a sender can act on, naming the fields at fault."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        msg = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)

@@ -79,7 +79,9 @@ class EventBuilder:
     ) -> None:
         context: dict[str, Any] = dict(extra_context or {})
         context.update(message.context)
-        received_utc = received_at.astimezone(UTC) if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+        received_utc = (
+            received_at.astimezone(UTC) if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+        )
         ts = event_time(message, received_utc, batch_sent_at)
         props = message.event_properties
         row = {

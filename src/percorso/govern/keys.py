@@ -38,8 +38,11 @@ def _hash(secret: str) -> str:
 
 
 def _key(row: ApiKeyRow) -> ApiKey:
-    role = row.role if row.role in ROLES else "read"
-    return ApiKey(row.id, row.prefix, role, row.source, row.created_at, row.revoked_at)  # type: ignore[arg-type]
+    role: Role = "read"
+    for known in ROLES:
+        if row.role == known:
+            role = known
+    return ApiKey(row.id, row.prefix, role, row.source, row.created_at, row.revoked_at)
 
 
 def check_source_name(source: str) -> str:
@@ -60,7 +63,9 @@ class KeyService:
         if role not in ROLES:
             raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
         if role == "write" and not source:
-            raise UserError("a write key belongs to a source: add --source NAME (e.g. --source sito-web)")
+            raise UserError(
+                "a write key belongs to a source: add --source NAME (e.g. --source sito-web)"
+            )
         if source is not None:
             check_source_name(source)
         secret = f"pc_{role[0]}_{secrets.token_urlsafe(24)}"

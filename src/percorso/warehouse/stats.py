@@ -64,10 +64,16 @@ def store_stats(warehouse: Warehouse) -> StoreStats:
         sources=[str(s) for s in by_source["source"]],
         first_ts=None if first is None or str(first) == "NaT" else first.to_pydatetime(),
         last_ts=None if last is None or str(last) == "NaT" else last.to_pydatetime(),
-        by_source=[SourceTotal(source=s, events=int(n)) for s, n in zip(by_source["source"], by_source["events"], strict=True)],
+        by_source=[
+            SourceTotal(source=s, events=int(n))
+            for s, n in zip(by_source["source"], by_source["events"], strict=True)
+        ],
         by_channel=[
             ChannelTotal(channel=None if c is None or c != c else str(c), events=int(n))
             for c, n in zip(by_channel["channel"], by_channel["events"], strict=True)
         ],
-        by_day=[DayTotal(day=d, events=int(n)) for d, n in zip(by_day["day"], by_day["events"], strict=True)],
+        by_day=[
+            DayTotal(day=d, events=int(n))
+            for d, n in zip(by_day["day"], by_day["events"], strict=True)
+        ],
     )

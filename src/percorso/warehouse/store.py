@@ -196,7 +196,5 @@ class Warehouse:
             cur.unregister("incoming_failed")
             failed_count = failed.num_rows
         if checkpoint is not None:
-            cur.execute(
-                "INSERT OR REPLACE INTO ingest_checkpoints VALUES (?, ?)", list(checkpoint)
-            )
+            cur.execute("INSERT OR REPLACE INTO ingest_checkpoints VALUES (?, ?)", list(checkpoint))
         return AppendResult(inserted=inserted, duplicates=duplicates, failed=failed_count)

@@ -46,7 +46,9 @@ def root(
     try:
         settings = Settings() if home is None else Settings(home=home)
     except ValidationError as exc:
-        raise UserError(f"invalid PERCORSO_* setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+        raise UserError(
+            f"invalid PERCORSO_* setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}"
+        ) from exc
     ctx.obj = settings
 
 

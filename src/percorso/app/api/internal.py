@@ -1,0 +1,54 @@
+"""Endpoints the local CLI uses while the server owns the warehouse."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from percorso.app.api.deps import LocalCli, RuntimeDep
+from percorso.collect.sink import read_arrow
+from percorso.errors import UserError
+from percorso.warehouse.stats import StoreStats, store_stats
+
+router = APIRouter(prefix="/internal", dependencies=[LocalCli], include_in_schema=False)
+
+
+class AppendRequest(BaseModel):
+    """Names of Arrow files in <home>/spool written by the CLI."""
+
+    events: str | None = None
+    failed: str | None = None
+
+
+class AppendResponse(BaseModel):
+    inserted: int
+    duplicates: int
+    failed: int
+
+
+@router.post("/append")
+async def append(request: AppendRequest, rt: RuntimeDep) -> AppendResponse:
+    spool = rt.settings.spool_dir.resolve()
+    tables = {}
+    for key, name in (("events", request.events), ("failed", request.failed)):
+        if name is None:
+            continue
+        path = (spool / name).resolve()
+        if path.parent != spool or not path.is_file():
+            raise UserError(f"{name!r} is not a file in the spool folder {spool}")
+        tables[key] = read_arrow(path)
+    result = await run_in_threadpool(
+        rt.warehouse.append,
+        tables.get("events"),
+        tables.get("failed"),
+        dedupe_window=rt.settings.dedupe_window,
+    )
+    return AppendResponse(
+        inserted=result.inserted, duplicates=result.duplicates, failed=result.failed
+    )
+
+
+@router.get("/stats")
+async def stats(rt: RuntimeDep) -> StoreStats:
+    return await run_in_threadpool(store_stats, rt.warehouse)

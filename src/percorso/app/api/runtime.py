@@ -1,0 +1,63 @@
+"""What a running server holds: stores, ingest log, writer, collector. Built at startup."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from percorso.collect.log import IngestLog
+from percorso.collect.receive import Collector
+from percorso.collect.writer import STREAM, BackgroundWriter
+from percorso.config import Settings
+from percorso.events.device import warm_up
+from percorso.govern.keys import KeyService
+from percorso.operational.db import Database
+from percorso.warehouse.store import Warehouse
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    warehouse: Warehouse
+    database: Database
+    keys: KeyService
+    ingest_log: IngestLog
+    writer: BackgroundWriter
+    collector: Collector
+    local_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        settings.resolved_home.mkdir(parents=True, exist_ok=True)
+        database = Database(settings.resolved_database_url)
+        database.migrate()
+        warehouse = Warehouse(settings.resolved_warehouse_url)
+        ingest_log = IngestLog(settings.wal_dir, start=warehouse.checkpoint(STREAM))
+        writer = BackgroundWriter(
+            ingest_log,
+            warehouse,
+            interval=settings.writer_interval,
+            dedupe_window=settings.dedupe_window,
+        )
+        # Replay what was acknowledged but not yet applied before a crash.
+        while writer.backlog and writer.flush():
+            pass
+        writer.start()
+        keys = KeyService(database)
+        warm_up()
+        return cls(
+            settings=settings,
+            warehouse=warehouse,
+            database=database,
+            keys=keys,
+            ingest_log=ingest_log,
+            writer=writer,
+            collector=Collector(settings, keys, writer),
+        )
+
+    def stop(self) -> None:
+        """Move everything acknowledged into the warehouse, then close the stores."""
+        self.writer.stop()
+        self.ingest_log.close()
+        self.warehouse.close()
+        self.database.close()

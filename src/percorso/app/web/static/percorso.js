@@ -1,0 +1,1 @@
+/* percorso.js: written with the website snippet */
