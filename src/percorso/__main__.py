@@ -1,0 +1,5 @@
+"""`python -m percorso` runs the CLI."""
+
+from percorso.app.cli import main
+
+main()
