@@ -35,11 +35,13 @@ def _id(value: Any) -> Any:
         return str(int(value)) if float(value).is_integer() else str(value)
     if isinstance(value, str):
         stripped = value.strip()
+        if len(stripped) > MAX_ID_LENGTH:
+            raise ValueError(f"an id may be at most {MAX_ID_LENGTH} characters, got {len(stripped)}")
         return stripped or None
     raise ValueError("an id must be a string or a number")
 
 
-Id = Annotated[str | None, BeforeValidator(_id), Field(max_length=MAX_ID_LENGTH)]
+Id = Annotated[str | None, BeforeValidator(_id)]
 
 
 def _utc(value: datetime | None) -> datetime | None:
