@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="Free space under the home below which the collector answers 503.",
     )
 
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long the collector trusts a looked-up write key; a revoked key stops working after this.",
+    )
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

@@ -38,7 +38,6 @@ Endpoint = Literal["track", "identify", "page", "screen", "group", "alias", "bat
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
-KEY_CACHE_SECONDS = 30.0
 
 
 class PayloadTooLarge(UserError):
@@ -137,7 +136,7 @@ class Collector:
         with self._cache.lock:
             if len(self._cache.entries) > 10_000:
                 self._cache.entries.clear()
-            self._cache.entries[secret] = (now + KEY_CACHE_SECONDS, key)
+            self._cache.entries[secret] = (now + self.settings.key_cache_seconds, key)
         return key
 
     def _source(self, secret: str | None) -> str:

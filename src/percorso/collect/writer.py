@@ -83,8 +83,9 @@ class BackgroundWriter:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            # Let concurrent requests gather into one append.
-            time.sleep(self.interval if self.backlog < READ_BYTES // 4 else 0)
+            # Let concurrent requests gather into one append (a stop cuts the wait short).
+            if self.backlog < READ_BYTES // 4:
+                self._stop.wait(self.interval)
             try:
                 while self.backlog and not self._stop.is_set():
                     if not self.flush():
@@ -93,7 +94,7 @@ class BackgroundWriter:
                 self.counters.errors += 1
                 self.counters.last_error = str(exc)
                 log.exception("writing to the warehouse failed; retrying")
-                time.sleep(min(5.0, self.interval * 10))
+                self._stop.wait(min(5.0, self.interval * 10))
 
     def flush(self) -> int:
         """Apply one chunk of the log; return how many records it applied."""

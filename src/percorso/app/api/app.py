@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 
 from percorso import __version__
-from percorso.app.api import collect, health, internal, snippet, stats
+from percorso.app.api import collect, events, health, internal, snippet, stats
 from percorso.app.api.responses import JSONResponse
 from percorso.app.api.runtime import Runtime
 from percorso.config import Settings
@@ -76,6 +76,6 @@ def create_app(
             status_code=422,
         )
 
-    for module in (collect, health, internal, snippet, stats):
+    for module in (collect, events, health, internal, snippet, stats):
         app.include_router(module.router)
     return app

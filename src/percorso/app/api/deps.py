@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from percorso.app.api.runtime import Runtime
+from percorso.collect.receive import write_key_from_header
 from percorso.collect.sink import TOKEN_HEADER
-from percorso.errors import Unauthorized
+from percorso.errors import Unauthorized, UserError
+from percorso.govern.keys import ApiKey
 
 
 def runtime(request: Request) -> Runtime:
@@ -31,3 +33,29 @@ def local_cli(
 
 
 LocalCli = Depends(local_cli)
+
+
+def read_key(
+    rt: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> ApiKey:
+    """A read or admin key as `Authorization: Bearer <key>` (or the Basic username)."""
+    secret = None
+    if authorization and authorization.lower().startswith("bearer "):
+        secret = authorization[7:].strip()
+    else:
+        secret = write_key_from_header(authorization)
+    if not secret:
+        raise Unauthorized(
+            "this endpoint needs a read key: send `Authorization: Bearer <key>`; "
+            "create one with `percorso keys create --role read`"
+        )
+    key = rt.keys.authenticate(secret)
+    if key is None:
+        raise Unauthorized("this key is not known or was revoked")
+    if key.role not in ("read", "admin"):
+        raise UserError("a write key can only send events; use a read key here", status=403)
+    return key
+
+
+ReadKey = Depends(read_key)
