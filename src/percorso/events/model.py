@@ -36,7 +36,9 @@ def _id(value: Any) -> Any:
     if isinstance(value, str):
         stripped = value.strip()
         if len(stripped) > MAX_ID_LENGTH:
-            raise ValueError(f"an id may be at most {MAX_ID_LENGTH} characters, got {len(stripped)}")
+            raise ValueError(
+                f"an id may be at most {MAX_ID_LENGTH} characters, got {len(stripped)}"
+            )
         return stripped or None
     raise ValueError("an id must be a string or a number")
 
