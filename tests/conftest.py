@@ -48,16 +48,27 @@ def write_key(settings: Settings) -> str:
     return make_key(settings)
 
 
-def run_cli(*args: str, home: Path | None = None, check: bool = False,
-            env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    home: Path | None = None,
+    check: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run `percorso` as a user would: a subprocess, its exit code and its output."""
     argv = [*PERCORSO, *(["--home", str(home)] if home else []), *args]
     result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        # Wide enough that rich does not wrap the one-line errors the tests read.
+        env={**os.environ, "COLUMNS": "250", **(env or {})},
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"{argv} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{argv} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -92,15 +103,17 @@ class Server:
         raise AssertionError("the writer did not catch up")
 
 
-def start_server(home: Path, *, env: dict[str, str] | None = None, timeout: float = 60,
-                 preexec_fn: object = None) -> Server:
+def start_server(
+    home: Path, *, env: dict[str, str] | None = None, timeout: float = 60, preexec_fn: object = None
+) -> Server:
     server_file = home / "server.json"
     server_file.unlink(missing_ok=True)
     log = home.parent / f"server-{time.monotonic_ns()}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
         [*PERCORSO, "--home", str(home), "serve", "--port", "0"],
-        stdout=handle, stderr=subprocess.STDOUT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
         preexec_fn=preexec_fn,  # type: ignore[arg-type]
     )

@@ -22,15 +22,23 @@ class Collector:
         self.read_key = read_key
         self.client = httpx.Client(base_url=server.url, timeout=30)
 
-    def post(self, path: str, json: object | None = None, *, key: str | None = None,
-             content: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self,
+        path: str,
+        json: object | None = None,
+        *,
+        key: str | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         auth = (key if key is not None else self.write_key, "") if key != "" else None
         return self.client.post(path, json=json, content=content, auth=auth, headers=headers)
 
     def events(self, **params: object) -> list[dict[str, object]]:
         self.server.wait_applied()
         response = self.client.get(
-            "/api/events", params={"limit": 1000, **params},
+            "/api/events",
+            params={"limit": 1000, **params},
             headers={"Authorization": f"Bearer {self.read_key}"},
         )
         assert response.status_code == 200, response.text
@@ -39,7 +47,8 @@ class Collector:
     def failed(self, **params: object) -> list[dict[str, object]]:
         self.server.wait_applied()
         response = self.client.get(
-            "/api/events/failed", params={"limit": 1000, **params},
+            "/api/events/failed",
+            params={"limit": 1000, **params},
             headers={"Authorization": f"Bearer {self.read_key}"},
         )
         assert response.status_code == 200, response.text

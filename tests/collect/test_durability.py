@@ -17,11 +17,18 @@ from tests.conftest import Server, start_server
 
 
 def batch_of(ids: list[str]) -> dict[str, object]:
-    return {"batch": [
-        {"type": "track", "userId": f"user-{i[-2:]}", "event": "product_viewed", "messageId": i,
-         "properties": {"sku": "AUR-" + i[-4:], "price": 12.5}}
-        for i in ids
-    ]}
+    return {
+        "batch": [
+            {
+                "type": "track",
+                "userId": f"user-{i[-2:]}",
+                "event": "product_viewed",
+                "messageId": i,
+                "properties": {"sku": "AUR-" + i[-4:], "price": 12.5},
+            }
+            for i in ids
+        ]
+    }
 
 
 def stored_ids(home: Path) -> list[str]:
@@ -29,7 +36,9 @@ def stored_ids(home: Path) -> list[str]:
         return [row[0] for row in warehouse.query("SELECT message_id FROM events")]
 
 
-def test_concurrent_senders_of_the_same_messages_store_each_once(home: Path, write_key: str) -> None:
+def test_concurrent_senders_of_the_same_messages_store_each_once(
+    home: Path, write_key: str
+) -> None:
     server = start_server(home)
     ids = [f"c-{uuid.uuid4()}" for _ in range(2000)]
     chunks = [ids[i : i + 100] for i in range(0, len(ids), 100)]
@@ -58,8 +67,14 @@ def test_concurrent_senders_of_the_same_messages_store_each_once(home: Path, wri
     assert sorted(found) == sorted(ids)
 
 
-def _stream(server: Server, write_key: str, acked: set[str], sent: list[list[str]],
-            stop: threading.Event, counter: itertools.count[int]) -> None:
+def _stream(
+    server: Server,
+    write_key: str,
+    acked: set[str],
+    sent: list[list[str]],
+    stop: threading.Event,
+    counter: itertools.count[int],
+) -> None:
     with httpx.Client(base_url=server.url, auth=(write_key, ""), timeout=10) as client:
         while not stop.is_set():
             ids = [f"k-{next(counter)}" for _ in range(250)]
@@ -73,7 +88,8 @@ def _stream(server: Server, write_key: str, acked: set[str], sent: list[list[str
 
 
 def test_kill_9_during_a_stream_loses_no_acknowledged_event_and_duplicates_none(
-    home: Path, write_key: str,
+    home: Path,
+    write_key: str,
 ) -> None:
     # A slow writer keeps acknowledged batches in the log, not yet in the warehouse, at the kill.
     env = {"PERCORSO_WRITER_INTERVAL": "0.7"}
@@ -82,8 +98,10 @@ def test_kill_9_during_a_stream_loses_no_acknowledged_event_and_duplicates_none(
     sent: list[list[str]] = []
     stop = threading.Event()
     counter = itertools.count()
-    threads = [threading.Thread(target=_stream, args=(server, write_key, acked, sent, stop, counter))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=_stream, args=(server, write_key, acked, sent, stop, counter))
+        for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     while len(acked) < 15_000:
@@ -119,7 +137,9 @@ def test_kill_9_during_a_stream_loses_no_acknowledged_event_and_duplicates_none(
     assert set(final) == every_id
 
 
-def test_sigterm_moves_everything_acknowledged_into_the_warehouse(home: Path, write_key: str) -> None:
+def test_sigterm_moves_everything_acknowledged_into_the_warehouse(
+    home: Path, write_key: str
+) -> None:
     # The writer would wait a minute: only the graceful stop can have stored these.
     server = start_server(home, env={"PERCORSO_WRITER_INTERVAL": "60"})
     ids = [f"t-{uuid.uuid4()}" for _ in range(1500)]
@@ -133,7 +153,9 @@ def test_sigterm_moves_everything_acknowledged_into_the_warehouse(home: Path, wr
 
 
 def test_store_that_cannot_keep_up_answers_503_with_retry_after(home: Path, write_key: str) -> None:
-    server = start_server(home, env={"PERCORSO_WRITER_INTERVAL": "60", "PERCORSO_MAX_BACKLOG_BYTES": "1"})
+    server = start_server(
+        home, env={"PERCORSO_WRITER_INTERVAL": "60", "PERCORSO_MAX_BACKLOG_BYTES": "1"}
+    )
     with httpx.Client(base_url=server.url, auth=(write_key, ""), timeout=30) as client:
         first = client.post("/v1/batch", json=batch_of(["b-1"]))
         second = client.post("/v1/batch", json=batch_of(["b-2"]))

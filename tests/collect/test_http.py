@@ -22,24 +22,43 @@ def mid() -> str:
 
 
 CALLS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    ("track", {"userId": "u1", "event": "order_completed", "properties": {"total": 42.5}},
-     {"type": "track", "event": "order_completed", "user_id": "u1"}),
-    ("identify", {"userId": "u1", "traits": {"email": "Anna@Esempio.it"}},
-     {"type": "identify", "event": "identify", "user_id": "u1"}),
-    ("page", {"anonymousId": "a1", "name": "Home", "properties": {"url": "https://shop.it/"}},
-     {"type": "page", "event": "page_view", "anonymous_id": "a1"}),
-    ("screen", {"anonymousId": "a1", "name": "Carrello"},
-     {"type": "screen", "event": "screen_view", "anonymous_id": "a1"}),
-    ("group", {"userId": "u1", "groupId": "acme-srl", "traits": {"name": "ACME"}},
-     {"type": "group", "event": "group", "group_id": "acme-srl"}),
-    ("alias", {"previousId": "a1", "userId": "u1"},
-     {"type": "alias", "event": "alias", "previous_id": "a1", "user_id": "u1"}),
+    (
+        "track",
+        {"userId": "u1", "event": "order_completed", "properties": {"total": 42.5}},
+        {"type": "track", "event": "order_completed", "user_id": "u1"},
+    ),
+    (
+        "identify",
+        {"userId": "u1", "traits": {"email": "Anna@Esempio.it"}},
+        {"type": "identify", "event": "identify", "user_id": "u1"},
+    ),
+    (
+        "page",
+        {"anonymousId": "a1", "name": "Home", "properties": {"url": "https://shop.it/"}},
+        {"type": "page", "event": "page_view", "anonymous_id": "a1"},
+    ),
+    (
+        "screen",
+        {"anonymousId": "a1", "name": "Carrello"},
+        {"type": "screen", "event": "screen_view", "anonymous_id": "a1"},
+    ),
+    (
+        "group",
+        {"userId": "u1", "groupId": "acme-srl", "traits": {"name": "ACME"}},
+        {"type": "group", "event": "group", "group_id": "acme-srl"},
+    ),
+    (
+        "alias",
+        {"previousId": "a1", "userId": "u1"},
+        {"type": "alias", "event": "alias", "previous_id": "a1", "user_id": "u1"},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("endpoint", "body", "expected"), CALLS)
-def test_each_call_is_stored(collector: Collector, endpoint: str, body: dict[str, Any],
-                             expected: dict[str, Any]) -> None:
+def test_each_call_is_stored(
+    collector: Collector, endpoint: str, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
     message_id = mid()
     response = collector.post(f"/v1/{endpoint}", {**body, "messageId": message_id})
     assert response.status_code == 200, response.text
@@ -64,19 +83,34 @@ def test_batch_with_every_type_and_batch_context(collector: Collector) -> None:
 
 def test_write_key_in_body_and_gzip_body(collector: Collector) -> None:
     message_id = mid()
-    body = gzip.compress(orjson.dumps({
-        "writeKey": collector.write_key,
-        "batch": [{"type": "track", "userId": "u9", "event": "gz", "messageId": message_id}],
-    }))
-    response = collector.post("/v1/batch", content=body, key="",
-                              headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"})
+    body = gzip.compress(
+        orjson.dumps(
+            {
+                "writeKey": collector.write_key,
+                "batch": [
+                    {"type": "track", "userId": "u9", "event": "gz", "messageId": message_id}
+                ],
+            }
+        )
+    )
+    response = collector.post(
+        "/v1/batch",
+        content=body,
+        key="",
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+    )
     assert response.status_code == 200, response.text
     assert len(collector.events(messageId=message_id)) == 1
 
 
 def test_context_ip_is_filled_from_the_request(collector: Collector) -> None:
     message_id = mid()
-    assert collector.post("/v1/track", {"userId": "u", "event": "x", "messageId": message_id}).status_code == 200
+    assert (
+        collector.post(
+            "/v1/track", {"userId": "u", "event": "x", "messageId": message_id}
+        ).status_code
+        == 200
+    )
     [row] = collector.events(messageId=message_id)
     assert row["context"]["ip"] == "127.0.0.1"
 
@@ -86,7 +120,9 @@ def test_same_message_id_twice_is_stored_once(collector: Collector) -> None:
     body = {"userId": "u", "event": "retry", "messageId": message_id}
     assert collector.post("/v1/track", body).status_code == 200
     assert collector.post("/v1/track", body).status_code == 200
-    assert collector.post("/v1/batch", {"batch": [{"type": "track", **body}] * 3}).status_code == 200
+    assert (
+        collector.post("/v1/batch", {"batch": [{"type": "track", **body}] * 3}).status_code == 200
+    )
     assert len(collector.events(messageId=message_id)) == 1
 
 
@@ -120,8 +156,11 @@ def test_read_key_cannot_send_events(collector: Collector) -> None:
 
 
 def test_malformed_basic_header_is_401(collector: Collector) -> None:
-    response = collector.client.post("/v1/track", json={"userId": "u", "event": "x"},
-                                     headers={"Authorization": "Basic !!notbase64"})
+    response = collector.client.post(
+        "/v1/track",
+        json={"userId": "u", "event": "x"},
+        headers={"Authorization": "Basic !!notbase64"},
+    )
     assert response.status_code == 401
 
 
@@ -143,7 +182,9 @@ def test_revoked_key_is_refused_after_the_cache(collector: Collector) -> None:
 
 def test_read_endpoints_need_a_read_key(collector: Collector) -> None:
     assert collector.client.get("/api/events").status_code == 401
-    response = collector.client.get("/api/events", headers={"Authorization": f"Bearer {collector.write_key}"})
+    response = collector.client.get(
+        "/api/events", headers={"Authorization": f"Bearer {collector.write_key}"}
+    )
     assert response.status_code == 403
 
 
@@ -158,7 +199,9 @@ def test_single_message_over_32kb_is_413(collector: Collector) -> None:
 
 
 def test_gzipped_body_over_the_limit_once_inflated_is_413(collector: Collector) -> None:
-    body = gzip.compress(orjson.dumps({"userId": "u", "event": "big", "properties": {"blob": "x" * 40_000}}))
+    body = gzip.compress(
+        orjson.dumps({"userId": "u", "event": "big", "properties": {"blob": "x" * 40_000}})
+    )
     assert len(body) < 32 * 1024
     response = collector.post("/v1/track", content=body, headers={"Content-Encoding": "gzip"})
     assert response.status_code == 413
@@ -166,8 +209,10 @@ def test_gzipped_body_over_the_limit_once_inflated_is_413(collector: Collector) 
 
 def test_batch_over_500kb_is_413_and_nothing_stored(collector: Collector) -> None:
     user = f"u-{uuid.uuid4()}"
-    batch = [{"type": "track", "userId": user, "event": "e", "properties": {"p": "x" * 20_000}}
-             for _ in range(30)]
+    batch = [
+        {"type": "track", "userId": user, "event": "e", "properties": {"p": "x" * 20_000}}
+        for _ in range(30)
+    ]
     response = collector.post("/v1/batch", {"batch": batch})
     assert response.status_code == 413
     assert "500 KB" in response.json()["error"]
@@ -183,12 +228,26 @@ def test_batch_over_2500_messages_is_413(collector: Collector) -> None:
     assert collector.events(user=user) == []
 
 
-def test_batch_with_a_message_over_32kb_lists_each_offender_and_stores_nothing(collector: Collector) -> None:
+def test_batch_with_a_message_over_32kb_lists_each_offender_and_stores_nothing(
+    collector: Collector,
+) -> None:
     user = f"u-{uuid.uuid4()}"
     batch = [
         {"type": "track", "userId": user, "event": "ok", "messageId": mid()},
-        {"type": "track", "userId": user, "event": "big", "messageId": "big-1", "properties": {"b": "x" * 33_000}},
-        {"type": "track", "userId": user, "event": "big", "messageId": "big-2", "properties": {"b": "y" * 33_000}},
+        {
+            "type": "track",
+            "userId": user,
+            "event": "big",
+            "messageId": "big-1",
+            "properties": {"b": "x" * 33_000},
+        },
+        {
+            "type": "track",
+            "userId": user,
+            "event": "big",
+            "messageId": "big-2",
+            "properties": {"b": "y" * 33_000},
+        },
     ]
     response = collector.post("/v1/batch", {"batch": batch})
     assert response.status_code == 400
@@ -200,7 +259,9 @@ def test_batch_with_a_message_over_32kb_lists_each_offender_and_stores_nothing(c
 
 def test_exactly_2500_messages_are_accepted(collector: Collector) -> None:
     user = f"u-{uuid.uuid4()}"
-    batch = [{"type": "track", "userId": user, "event": "e", "messageId": mid()} for _ in range(2500)]
+    batch = [
+        {"type": "track", "userId": user, "event": "e", "messageId": mid()} for _ in range(2500)
+    ]
     response = collector.post("/v1/batch", {"batch": batch})
     assert response.status_code == 200
     assert len(collector.events(user=user)) == 1000  # the debugger's page size
@@ -242,9 +303,15 @@ def test_wrong_type_for_the_endpoint_is_a_failed_event(collector: Collector) -> 
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b"", "not valid JSON")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b"", "not valid JSON"),
+    ],
 )
-def test_unparseable_bodies_are_400_and_kept_as_failed(collector: Collector, content: bytes, fragment: str) -> None:
+def test_unparseable_bodies_are_400_and_kept_as_failed(
+    collector: Collector, content: bytes, fragment: str
+) -> None:
     before = len(collector.failed())
     response = collector.post("/v1/track", content=content)
     assert response.status_code == 400
@@ -264,7 +331,9 @@ def test_unsupported_content_encoding_is_415(collector: Collector) -> None:
 
 
 def test_corrupt_gzip_is_400(collector: Collector) -> None:
-    response = collector.post("/v1/track", content=b"\x1f\x8bnot gzip", headers={"Content-Encoding": "gzip"})
+    response = collector.post(
+        "/v1/track", content=b"\x1f\x8bnot gzip", headers={"Content-Encoding": "gzip"}
+    )
     assert response.status_code == 400
     assert "gzip" in response.json()["error"]
 
@@ -290,8 +359,11 @@ def test_unknown_route_and_method(collector: Collector) -> None:
 def test_cors_preflight_allows_any_site(collector: Collector) -> None:
     response = collector.client.options(
         "/v1/batch",
-        headers={"Origin": "https://www.esempio.it", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": "https://www.esempio.it",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://www.esempio.it")
@@ -300,7 +372,10 @@ def test_cors_preflight_allows_any_site(collector: Collector) -> None:
 def test_basic_auth_header_form(collector: Collector) -> None:
     token = base64.b64encode(f"{collector.write_key}:".encode()).decode()
     message_id = mid()
-    response = httpx.post(f"{collector.url}/v1/track", json={"userId": "u", "event": "b", "messageId": message_id},
-                          headers={"Authorization": f"Basic {token}"})
+    response = httpx.post(
+        f"{collector.url}/v1/track",
+        json={"userId": "u", "event": "b", "messageId": message_id},
+        headers={"Authorization": f"Basic {token}"},
+    )
     assert response.status_code == 200
     assert len(collector.events(messageId=message_id)) == 1

@@ -18,13 +18,22 @@ def test_every_sdk_call_lands_exactly_once(collector: Collector, gzip: bool) -> 
     anonymous = f"anon-{uuid.uuid4()}"
     errors: list[Any] = []
     client = Client(
-        write_key=collector.write_key, host=collector.url, gzip=gzip, sync_mode=False,
-        upload_size=4, on_error=lambda error, batch: errors.append(error), max_retries=2,
+        write_key=collector.write_key,
+        host=collector.url,
+        gzip=gzip,
+        sync_mode=False,
+        upload_size=4,
+        on_error=lambda error, batch: errors.append(error),
+        max_retries=2,
     )
     when = datetime(2026, 4, 2, 9, 30, tzinfo=UTC)
-    client.identify(user, {"email": "giulia@esempio.it", "plan": "caffè-premium"}, anonymous_id=anonymous)
+    client.identify(
+        user, {"email": "giulia@esempio.it", "plan": "caffè-premium"}, anonymous_id=anonymous
+    )
     client.track(user, "order_completed", {"order_id": "A-17", "total": 59.9}, timestamp=when)
-    client.page(user, category="Shop", name="Macchine", properties={"url": "https://aurora.it/macchine"})
+    client.page(
+        user, category="Shop", name="Macchine", properties={"url": "https://aurora.it/macchine"}
+    )
     client.screen(user, category="App", name="Carrello")
     client.group(user, "bar-centrale", {"name": "Bar Centrale", "employees": 6})
     client.alias(anonymous, user)
@@ -40,7 +49,10 @@ def test_every_sdk_call_lands_exactly_once(collector: Collector, gzip: bool) -> 
     assert track["event"] == "order_completed"
     assert track["properties"] == {"order_id": "A-17", "total": 59.9}
     # The SDK sends timestamp and sentAt from the same clock: the event time is kept.
-    assert abs((datetime.fromisoformat(str(track["ts"])) - when.replace(tzinfo=None)).total_seconds()) < 5
+    assert (
+        abs((datetime.fromisoformat(str(track["ts"])) - when.replace(tzinfo=None)).total_seconds())
+        < 5
+    )
     assert by_type["identify"]["traits"]["email"] == "giulia@esempio.it"  # type: ignore[index]
     assert by_type["identify"]["anonymous_id"] == anonymous
     assert by_type["page"]["properties"]["name"] == "Macchine"  # type: ignore[index]

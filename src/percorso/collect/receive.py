@@ -113,6 +113,80 @@ class _KeyCache:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class Rows:
+    """One request's messages, split into normalised events and failed ones."""
+
+    events: EventBuilder = field(default_factory=EventBuilder)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def to_rows(
+    items: list[Any],
+    *,
+    source: str,
+    received_at: datetime,
+    client_ip: str | None = None,
+    endpoint: str | None = None,
+    sent_at: datetime | None = None,
+    batch_context: Mapping[str, Any] | None = None,
+) -> Rows:
+    """Validate and normalise messages; what breaks the spec becomes a failed row with its reason.
+
+    `endpoint` is the single-message route (`track`, ...), whose type a message may omit;
+    None means a batch, where every message names its type.
+    """
+    rows = Rows()
+    extra = dict(batch_context or {})
+    for index, item in enumerate(items):
+        reason = None
+        message = None
+        if not isinstance(item, dict):
+            reason = "message is not a JSON object"
+        else:
+            if endpoint is not None:
+                given = item.get("type")
+                if given is None:
+                    item = {**item, "type": endpoint}
+                elif given != endpoint:
+                    reason = f"type {given!r} sent to /v1/{endpoint}; send it to /v1/{given} or /v1/batch"
+            elif item.get("type") not in MESSAGE_TYPES:
+                reason = (
+                    f"'type' must be one of {', '.join(MESSAGE_TYPES)}, got {item.get('type')!r}"
+                )
+            if reason is None:
+                try:
+                    message = Message.model_validate(item)
+                except ValidationError as exc:
+                    reason = explain(exc)
+        raw_id = item.get("messageId") if isinstance(item, dict) else None
+        if message is None:
+            rows.failed.append(
+                {
+                    "received_at": received_at,
+                    "source": source,
+                    "message_id": str(raw_id) if raw_id is not None else None,
+                    "reason": reason,
+                    "payload": orjson.dumps(item).decode(),
+                }
+            )
+            rows.errors.append({"index": index, "messageId": raw_id, "error": reason})
+            continue
+        context_extra = extra
+        if client_ip and "ip" not in message.context:
+            context_extra = {**extra, "ip": client_ip}
+        rows.events.add(
+            message,
+            source=source,
+            received_at=received_at,
+            message_id=message.message_id or content_message_id(source, item),
+            batch_sent_at=sent_at,
+            extra_context=context_extra,
+        )
+    return rows
+
+
 class Collector:
     """The Segment-compatible receiving side; one per server."""
 
@@ -282,72 +356,34 @@ class Collector:
         batch_sent_at: Any,
         batch_context: Mapping[str, Any],
     ) -> Receipt:
-        sent_at = _timestamp(batch_sent_at)
-        builder = EventBuilder()
-        failed_rows: list[dict[str, Any]] = []
-        failures: list[dict[str, Any]] = []
-        extra = dict(batch_context)
-        for index, item in enumerate(items):
-            reason = None
-            message = None
-            if not isinstance(item, dict):
-                reason = "message is not a JSON object"
-            else:
-                if endpoint is not None:
-                    given = item.get("type")
-                    if given is None:
-                        item = {**item, "type": endpoint}
-                    elif given != endpoint:
-                        reason = f"type {given!r} sent to /v1/{endpoint}; send it to /v1/{given} or /v1/batch"
-                elif item.get("type") not in MESSAGE_TYPES:
-                    reason = f"'type' must be one of {', '.join(MESSAGE_TYPES)}, got {item.get('type')!r}"
-                if reason is None:
-                    try:
-                        message = Message.model_validate(item)
-                    except ValidationError as exc:
-                        reason = explain(exc)
-            raw_id = item.get("messageId") if isinstance(item, dict) else None
-            if message is None:
-                failed_rows.append(
-                    {
-                        "received_at": received_at,
-                        "source": source,
-                        "message_id": str(raw_id) if raw_id is not None else None,
-                        "reason": reason,
-                        "payload": orjson.dumps(item).decode(),
-                    }
-                )
-                failures.append({"index": index, "messageId": raw_id, "error": reason})
-                continue
-            context_extra = extra
-            if client_ip and "ip" not in message.context:
-                context_extra = {**extra, "ip": client_ip}
-            builder.add(
-                message,
-                source=source,
-                received_at=received_at,
-                message_id=message.message_id or content_message_id(source, item),
-                batch_sent_at=sent_at,
-                extra_context=context_extra,
-            )
-        self.log.append(batches.encode(builder.table(), failed_table(failed_rows)))
+        rows = to_rows(
+            items,
+            source=source,
+            received_at=received_at,
+            client_ip=client_ip,
+            endpoint=endpoint,
+            sent_at=_timestamp(batch_sent_at),
+            batch_context=batch_context,
+        )
+        self.log.append(batches.encode(rows.events.table(), failed_table(rows.failed)))
         self._notify()
+        accepted = len(rows.events)
         with self._counter_lock:
             self.counters.received += len(items)
-            self.counters.accepted += len(builder)
-            self.counters.failed += len(failed_rows)
-        if failures:
+            self.counters.accepted += accepted
+            self.counters.failed += len(rows.failed)
+        if rows.errors:
             return Receipt(
                 400,
                 {
                     "success": False,
-                    "error": f"{len(failures)} of {len(items)} message(s) are invalid and were kept as failed "
-                    f"events; the other {len(builder)} were accepted — fix the listed ones and send only them again",
-                    "accepted": len(builder),
-                    "errors": failures,
+                    "error": f"{len(rows.errors)} of {len(items)} message(s) are invalid and were kept as failed "
+                    f"events; the other {accepted} were accepted — fix the listed ones and send only them again",
+                    "accepted": accepted,
+                    "errors": rows.errors,
                 },
             )
-        return Receipt(200, {"success": True, "accepted": len(builder)})
+        return Receipt(200, {"success": True, "accepted": accepted})
 
     def _log_failed(self, source: str, received_at: datetime, rows: list[dict[str, Any]]) -> None:
         full = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ import pyarrow.ipc as ipc
 
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
+from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
 from percorso.warehouse.store import AppendResult, Warehouse
 
@@ -32,9 +33,16 @@ TOKEN_HEADER = "X-Percorso-Local-Token"
 class Sink(Protocol):
     """What a producer needs from the store."""
 
-    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult: ...
+    def write(
+        self,
+        events: pa.Table | None,
+        failed: pa.Table | None = None,
+        resolved_failures: Sequence[str] = (),
+    ) -> AppendResult: ...
 
     def stats(self) -> StoreStats: ...
+
+    def failed(self, source: str | None = None) -> list[FailedEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,24 @@ class LocalSink:
         self.settings = settings
         self.warehouse = Warehouse(settings.resolved_warehouse_url)
 
-    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult:
-        return self.warehouse.append(events, failed, dedupe_window=self.settings.dedupe_window)
+    def write(
+        self,
+        events: pa.Table | None,
+        failed: pa.Table | None = None,
+        resolved_failures: Sequence[str] = (),
+    ) -> AppendResult:
+        return self.warehouse.append(
+            events,
+            failed,
+            dedupe_window=self.settings.dedupe_window,
+            resolved_failures=resolved_failures,
+        )
 
     def stats(self) -> StoreStats:
         return store_stats(self.warehouse)
+
+    def failed(self, source: str | None = None) -> list[FailedEvent]:
+        return failed_events(self.warehouse, source=source, limit=None)
 
     def close(self) -> None:
         self.warehouse.close()
@@ -123,10 +144,15 @@ class RemoteSink:
             raise UserError(str(body.get("error", response.text)), status=response.status_code)
         return body
 
-    def write(self, events: pa.Table | None, failed: pa.Table | None = None) -> AppendResult:
+    def write(
+        self,
+        events: pa.Table | None,
+        failed: pa.Table | None = None,
+        resolved_failures: Sequence[str] = (),
+    ) -> AppendResult:
         spool = self.settings.spool_dir
         spool.mkdir(parents=True, exist_ok=True)
-        names: dict[str, str] = {}
+        names: dict[str, Any] = {"resolved_failures": list(resolved_failures)}
         paths: list[Path] = []
         try:
             for key, table in (("events", events), ("failed", failed)):
@@ -144,6 +170,11 @@ class RemoteSink:
 
     def stats(self) -> StoreStats:
         return StoreStats.model_validate(self._call("GET", "/internal/stats"))
+
+    def failed(self, source: str | None = None) -> list[FailedEvent]:
+        params = {"source": source} if source else {}
+        rows = self._call("GET", "/internal/failed", params=params)
+        return [FailedEvent.model_validate(row) for row in rows]
 
     def close(self) -> None:
         self.client.close()

@@ -114,12 +114,22 @@ class EventBuilder:
         return pa.Table.from_pydict(self.columns, schema=INCOMING)
 
 
+def failure_id(source: str | None, received_at: datetime, payload: str | None) -> str:
+    """A failed event's id: stable for the same payload received at the same moment."""
+    digest = hashlib.blake2b(
+        f"{source}\x00{received_at.isoformat()}\x00{payload}".encode(), digest_size=12
+    )
+    return "f-" + digest.hexdigest()
+
+
 def failed_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Rows of `failed_events`: received_at, source, message_id, reason, payload."""
+    """Rows of `failed_events`: received_at, source, message_id, reason, payload (id derived)."""
     columns: dict[str, list[Any]] = {name: [] for name in FAILED_EVENTS.names}
     for row in rows:
         for name in FAILED_EVENTS.names:
             value = row.get(name)
+            if name == "failure_id" and value is None:
+                value = failure_id(row.get("source"), row["received_at"], row.get("payload"))
             if name == "received_at" and isinstance(value, datetime):
                 value = naive_utc(value)
             columns[name].append(value)

@@ -38,6 +38,7 @@ JSON_COLUMNS: frozenset[str] = frozenset({"properties", "traits", "context"})
 
 FAILED_EVENTS = pa.schema(
     [
+        ("failure_id", pa.string()),
         ("received_at", TS),
         ("source", pa.string()),
         ("message_id", pa.string()),
@@ -45,7 +46,7 @@ FAILED_EVENTS = pa.schema(
         ("payload", pa.string()),
     ]
 )
-"""Columns of `failed_events`: what arrived, why it was refused, the raw payload."""
+"""Columns of `failed_events`: an id, what arrived, why it was refused, the raw payload."""
 
 INCOMING = pa.schema([f for f in EVENTS if f.name != "seq"])
 """Columns a producer (collector, importer, demo) hands to the warehouse writer."""

@@ -33,6 +33,7 @@ class StoredEvent(BaseModel):
 
 
 class FailedEvent(BaseModel):
+    failure_id: str
     received_at: datetime
     source: str | None
     message_id: str | None
@@ -71,10 +72,13 @@ def recent_events(
 
 
 def failed_events(
-    warehouse: Warehouse, *, source: str | None = None, limit: int = 50
+    warehouse: Warehouse, *, source: str | None = None, limit: int | None = 50
 ) -> list[FailedEvent]:
+    """Newest first; `limit=None` returns them all (for export and replay)."""
     failed = warehouse.ibis.table("failed_events")
     if source is not None:
         failed = failed.filter(failed.source == source)
-    expr = failed.order_by(failed.received_at.desc()).limit(max(1, min(limit, MAX_LIMIT)))
+    expr = failed.order_by(failed.received_at.desc())
+    if limit is not None:
+        expr = expr.limit(max(1, min(limit, MAX_LIMIT)))
     return [FailedEvent.model_validate(row) for row in _rows(warehouse, expr)]

@@ -31,6 +31,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         """
         CREATE TABLE IF NOT EXISTS failed_events (
+            failure_id VARCHAR NOT NULL,
             received_at TIMESTAMP NOT NULL,
             source VARCHAR,
             message_id VARCHAR,

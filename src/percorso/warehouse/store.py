@@ -10,6 +10,7 @@ neither lose nor repeat an event.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -132,18 +133,25 @@ class Warehouse:
         *,
         dedupe_window: timedelta = timedelta(days=7),
         checkpoint: tuple[str, int] | None = None,
+        resolved_failures: Sequence[str] = (),
     ) -> AppendResult:
         """Append in one transaction, dropping (source, message_id) seen within the window.
 
         `events` has the `INCOMING` columns (no `seq`); `failed` the
         `FAILED_EVENTS` ones. `checkpoint` (stream, position) is recorded in the
-        same transaction.
+        same transaction, and so is the removal of `resolved_failures` (failed
+        events replayed into `events`).
         """
         with self._write_lock:
             cur = self.raw.cursor()
             cur.execute("BEGIN")
             try:
                 result = self._append(cur, events, failed, dedupe_window, checkpoint)
+                if resolved_failures:
+                    cur.execute(
+                        "DELETE FROM failed_events WHERE failure_id IN (SELECT unnest(?::VARCHAR[]))",
+                        [list(resolved_failures)],
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

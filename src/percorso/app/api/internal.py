@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from percorso.app.api.deps import LocalCli, RuntimeDep
 from percorso.collect.sink import read_arrow
 from percorso.errors import UserError
+from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
 
 router = APIRouter(prefix="/internal", dependencies=[LocalCli], include_in_schema=False)
@@ -19,6 +20,7 @@ class AppendRequest(BaseModel):
 
     events: str | None = None
     failed: str | None = None
+    resolved_failures: list[str] = []
 
 
 class AppendResponse(BaseModel):
@@ -43,6 +45,7 @@ async def append(request: AppendRequest, rt: RuntimeDep) -> AppendResponse:
         tables.get("events"),
         tables.get("failed"),
         dedupe_window=rt.settings.dedupe_window,
+        resolved_failures=request.resolved_failures,
     )
     return AppendResponse(
         inserted=result.inserted, duplicates=result.duplicates, failed=result.failed
@@ -52,3 +55,8 @@ async def append(request: AppendRequest, rt: RuntimeDep) -> AppendResponse:
 @router.get("/stats")
 async def stats(rt: RuntimeDep) -> StoreStats:
     return await run_in_threadpool(store_stats, rt.warehouse)
+
+
+@router.get("/failed")
+async def failed(rt: RuntimeDep, source: str | None = None) -> list[FailedEvent]:
+    return await run_in_threadpool(failed_events, rt.warehouse, source=source, limit=None)

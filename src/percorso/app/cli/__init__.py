@@ -60,9 +60,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def _register() -> None:
     # Imported here so that each command module can import `app` helpers above.
-    from percorso.app.cli import demo, importing, keys, serve, stats
+    from percorso.app.cli import demo, failed, importing, keys, serve, stats
 
-    for module in (demo, importing, keys, serve, stats):
+    for module in (demo, failed, importing, keys, serve, stats):
         module.register(app)
 
 

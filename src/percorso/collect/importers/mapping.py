@@ -1,0 +1,126 @@
+"""Mapping files: rename another tool's columns to the names Percorso knows.
+
+```yaml
+columns:
+  "Codice Cliente": erp_id
+  "Data Ordine": ordered_at
+```
+
+Validated with pydantic; an error names the file, the line and the key, like
+the journey map's errors do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+
+from percorso.collect.importers.errors import ImportFileError
+from percorso.collect.importers.readers import SourceTable
+
+ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ColumnMapping(BaseModel):
+    """The content of a `--mapping` file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[ColumnName, ColumnName]
+    """Column in the file -> name Percorso reads it as (see docs/imports.md)."""
+
+    @model_validator(mode="after")
+    def _targets_unique(self) -> ColumnMapping:
+        seen: dict[str, str] = {}
+        for source, target in self.columns.items():
+            if target in seen:
+                raise ValueError(
+                    f'"{seen[target]}" and "{source}" both become "{target}"; a column can come from one only'
+                )
+            seen[target] = source
+        return self
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the YAML node a pydantic error location points at."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if str(key_node.value) == str(key):
+                line = key_node.start_mark.line + 1
+                node = value_node
+                break
+        else:
+            break
+    return line
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ImportFileError(str(path), "no such mapping file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(label, f"cannot be read as a mapping file ({exc})") from exc
+    try:
+        data: Any = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ImportFileError(label, f"{where}not valid YAML ({problem})") from exc
+    if data is None:
+        raise ImportFileError(label, 'is empty; write a "columns:" mapping of file column -> Percorso name')
+    if not isinstance(data, Mapping):
+        raise ImportFileError(label, 'must be a mapping with a "columns:" key')
+    try:
+        return ColumnMapping.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        key = ".".join(str(part) for part in loc) or "columns"
+        line = _line_of(root, loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[0]), ["columns"], n=1)
+            message = "unknown key" + (f'; did you mean "{close[0]}"?' if close else '; the only key is "columns"')
+        elif first["type"] == "missing":
+            message = "is missing"
+        elif first["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        where = f"line {line}, " if line is not None else ""
+        raise ImportFileError(label, f'{where}key "{key}": {message}') from exc
+
+
+def apply_mapping(source: SourceTable, mapping: ColumnMapping | None, mapping_label: str) -> SourceTable:
+    """Rename the columns the mapping names; names it lists that the file lacks are ignored.
+
+    A mapping describes a tool's export, and exports of the same tool do not
+    always carry every optional column.
+    """
+    if mapping is None:
+        return source
+    by_folded = {c.casefold(): c for c in source.columns}
+    renames: dict[str, str] = {}
+    for wanted, target in mapping.columns.items():
+        column = wanted if wanted in source.columns else by_folded.get(wanted.casefold())
+        if column is not None and column != target:
+            renames[column] = target
+    for column, target in renames.items():
+        if target in source.columns and target not in renames:
+            raise ImportFileError(
+                mapping_label,
+                f'key "columns.{column}": {source.label} already has a column "{target}"; '
+                "map that one elsewhere or drop this line",
+            )
+    return source.renamed(renames)
