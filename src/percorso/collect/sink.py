@@ -8,19 +8,17 @@ opens the warehouse itself. Either way the append is one transaction.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import orjson
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from percorso.collect.local import ServerInfo, running_server
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
 from percorso.warehouse.browse import FailedEvent, failed_events
@@ -43,40 +41,6 @@ class Sink(Protocol):
     def stats(self) -> StoreStats: ...
 
     def failed(self, source: str | None = None) -> list[FailedEvent]: ...
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """What `percorso serve` leaves in `<home>/server.json` for the CLI."""
-
-    url: str
-    pid: int
-    token: str
-
-    @classmethod
-    def read(cls, path: Path) -> ServerInfo | None:
-        try:
-            data = orjson.loads(path.read_bytes())
-            return cls(url=str(data["url"]), pid=int(data["pid"]), token=str(data["token"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps({"url": self.url, "pid": self.pid, "token": self.token}))
-        tmp.replace(path)
-
-    def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
 
 
 def write_arrow(table: pa.Table, path: Path) -> None:
@@ -178,18 +142,6 @@ class RemoteSink:
 
     def close(self) -> None:
         self.client.close()
-
-
-def running_server(settings: Settings) -> ServerInfo | None:
-    """The server that owns this home, if one is up and answering."""
-    info = ServerInfo.read(settings.server_file)
-    if info is None or not info.alive():
-        return None
-    try:
-        response = httpx.get(f"{info.url}/health", timeout=2.0)
-    except httpx.HTTPError:
-        return None
-    return info if response.status_code == 200 else None
 
 
 @contextmanager

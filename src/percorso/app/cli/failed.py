@@ -11,8 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from percorso.app.cli import settings_of
-from percorso.collect.replay import plan_replay, read_corrections
-from percorso.collect.sink import open_sink
 
 failed_app = typer.Typer(
     help="Failed events: list them, export them to fix by hand, replay them.", no_args_is_help=True
@@ -30,6 +28,8 @@ def list_failed(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """The newest failed events with the reason each was refused."""
+    from percorso.collect.sink import open_sink
+
     with open_sink(settings_of(ctx)) as sink:
         rows = sink.failed(source)
     rows = rows[:limit]
@@ -57,6 +57,8 @@ def export(
     source: SourceOpt = None,
 ) -> None:
     """Write failed events to a JSONL file; fix the payloads, then `percorso failed replay --file`."""
+    from percorso.collect.sink import open_sink
+
     with open_sink(settings_of(ctx)) as sink:
         rows = sink.failed(source)
     with file.open("wb") as handle:
@@ -94,6 +96,9 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Validate failed events again (corrected from --file if given); those that pass are stored."""
+    from percorso.collect.replay import plan_replay, read_corrections
+    from percorso.collect.sink import open_sink
+
     corrections = read_corrections(file) if file is not None else None
     with open_sink(settings_of(ctx)) as sink:
         rows = sink.failed(source)

@@ -8,13 +8,10 @@ import socket
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
-from percorso.app.api.app import create_app
-from percorso.app.api.runtime import Runtime
 from percorso.app.cli import settings_of
-from percorso.collect.sink import ServerInfo, running_server
+from percorso.collect.local import ServerInfo, running_server
 from percorso.errors import UserError
 
 out = Console(highlight=False, stderr=True, soft_wrap=True)
@@ -47,6 +44,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve the collector (/v1/...), the API (/api/...) and the dashboard (/)."""
+    # Imported here so that other commands start fast.
+    import uvicorn
+
+    from percorso.app.api.app import create_app
+    from percorso.app.api.runtime import Runtime
+
     base = settings_of(ctx)
     settings = base.model_copy(
         update={

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from percorso.app.cli import settings_of
-from percorso.collect.sink import open_sink
 
 out = Console(highlight=False)
 
@@ -19,6 +18,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Totals of the store: events, failed events, sources, first and last event."""
+    from percorso.collect.sink import open_sink
+
     with open_sink(settings_of(ctx)) as sink:
         result = sink.stats()
     if as_json:
