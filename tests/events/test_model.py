@@ -36,7 +36,7 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"type": "group", "userId": "u1"}, "a group needs 'groupId'"),
     ({"type": "alias", "userId": "u1"}, "an alias needs both 'previousId' and 'userId'"),
     ({"type": "nonsense", "userId": "u1"}, "type"),
-    ({"type": "track", "userId": True, "event": "x"}, "not a boolean"),
+    ({"type": "track", "userId": True, "event": "x"}, "userId: Input should be a valid string"),
     ({"type": "track", "userId": "u1", "event": "x", "timestamp": "yesterday"}, "timestamp"),
     ({"type": "track", "userId": "u1", "event": "x", "properties": [1, 2]}, "properties"),
     ({"type": "track", "userId": "x" * 600, "event": "x"}, "userId"),
@@ -51,14 +51,26 @@ def test_invalid_messages_are_explained(raw: dict[str, Any], fragment: str) -> N
 
 
 def test_numeric_ids_become_strings() -> None:
-    message = Message.model_validate({"type": "identify", "userId": 12345, "anonymousId": 1.0})
+    message = Message.model_validate({"type": "identify", "userId": 12345, "anonymousId": 1.5})
     assert message.user_id == "12345"
-    assert message.anonymous_id == "1"
+    assert message.anonymous_id == "1.5"
+
+
+def test_ids_are_stripped_and_blank_ids_count_as_absent() -> None:
+    message = Message.model_validate({"type": "track", "userId": "  u1 ", "anonymousId": " ", "event": "e"})
+    assert message.user_id == "u1"
+    assert not message.anonymous_id
 
 
 def test_page_name_and_category_move_to_properties() -> None:
     message = Message.model_validate(
-        {"type": "page", "anonymousId": "a", "name": "Prodotto", "category": "Shop", "properties": {"x": 1}}
+        {
+            "type": "page",
+            "anonymousId": "a",
+            "name": "Prodotto",
+            "category": "Shop",
+            "properties": {"x": 1},
+        }
     )
     assert message.event_properties == {"x": 1, "name": "Prodotto", "category": "Shop"}
 

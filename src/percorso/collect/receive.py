@@ -113,6 +113,9 @@ class _KeyCache:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+_MESSAGES = TypeAdapter(list[Message])
+
+
 @dataclass
 class Rows:
     """One request's messages, split into normalised events and failed ones."""
@@ -139,10 +142,20 @@ def to_rows(
     """
     rows = Rows()
     extra = dict(batch_context or {})
+    # Fast path: a batch whose messages are all valid is validated in one call
+    # (pydantic's Rust core); only a batch with errors is looked at one by one.
+    validated: list[Message] | None = None
+    if endpoint is None:
+        try:
+            validated = _MESSAGES.validate_python(items)
+        except ValidationError:
+            validated = None
     for index, item in enumerate(items):
         reason = None
-        message = None
-        if not isinstance(item, dict):
+        message = validated[index] if validated is not None else None
+        if message is not None:
+            pass
+        elif not isinstance(item, dict):
             reason = "message is not a JSON object"
         else:
             if endpoint is not None:

@@ -9,6 +9,7 @@ company set, then where the visitor came from.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -179,6 +180,7 @@ FORM_EVENTS = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def source_kind(source: str) -> SourceKind:
     """The kind of system a source name stands for; `web` when the name says nothing."""
     lowered = source.lower()
@@ -188,6 +190,7 @@ def source_kind(source: str) -> SourceKind:
     return "web"
 
 
+@lru_cache(maxsize=65536)
 def _host(url: str | None) -> str:
     if not url:
         return ""
@@ -208,19 +211,30 @@ def _matches(host: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+_CLICK_IDS = ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid", "li_fat_id")
+
+
+@lru_cache(maxsize=65536)
+def _url_campaign(url: str) -> tuple[tuple[str, str], ...]:
+    """UTM tags and click ids of a URL; cached because landing URLs repeat."""
+    found: dict[str, str] = {}
+    for key, values in parse_qs(urlsplit(url).query).items():
+        k = key.lower()
+        if k.startswith("utm_") and values:
+            found.setdefault(k.removeprefix("utm_"), values[0].lower())
+        elif k in _CLICK_IDS:
+            found.setdefault(k, "1")
+    return tuple(found.items())
+
+
 def _campaign(context: Mapping[str, Any], url: str | None) -> dict[str, str]:
     campaign = context.get("campaign")
     found: dict[str, str] = {}
     if isinstance(campaign, Mapping):
         found = {str(k).lower(): str(v).lower() for k, v in campaign.items() if v is not None}
-    if url and ("utm_" in url or "clid" in url):
-        query = parse_qs(urlsplit(url).query)
-        for key, values in query.items():
-            k = key.lower()
-            if k.startswith("utm_") and values:
-                found.setdefault(k.removeprefix("utm_"), values[0].lower())
-            elif k in ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid", "li_fat_id"):
-                found.setdefault(k, "1")
+    if url and ("utm_" in url or "clid" in url or "li_fat_id" in url):
+        for key, value in _url_campaign(url):
+            found.setdefault(key, value)
     return found
 
 

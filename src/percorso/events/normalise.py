@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from percorso.events.channel import classify_channel
 from percorso.events.device import classify_device
-from percorso.events.model import Message
+from percorso.events.model import Message, utc
 from percorso.events.schema import FAILED_EVENTS, INCOMING
 
 
@@ -34,8 +34,8 @@ def event_time(message: Message, received_at: datetime, batch_sent_at: datetime 
     The device's clock may be off, but the gap between when it says the event
     happened and when it says it sent it is right; anchored on our clock.
     """
-    device_time = message.original_timestamp or message.timestamp
-    sent_at = message.sent_at or batch_sent_at
+    device_time = utc(message.original_timestamp or message.timestamp)
+    sent_at = utc(message.sent_at) or batch_sent_at
     if device_time is None:
         return received_at
     if sent_at is None:
@@ -77,38 +77,42 @@ class EventBuilder:
         batch_sent_at: datetime | None = None,
         extra_context: Mapping[str, Any] | None = None,
     ) -> None:
-        context: dict[str, Any] = dict(extra_context or {})
-        context.update(message.context)
+        # The collector's hot path: one append per column, no intermediate dict.
+        if extra_context:
+            context: dict[str, Any] = dict(extra_context)
+            context.update(message.context)
+        else:
+            context = message.context
         received_utc = (
             received_at.astimezone(UTC) if received_at.tzinfo else received_at.replace(tzinfo=UTC)
         )
         ts = event_time(message, received_utc, batch_sent_at)
         props = message.event_properties
-        row = {
-            "message_id": message_id,
-            "type": message.type,
-            "event": message.event_name,
-            "anonymous_id": message.anonymous_id,
-            "user_id": message.user_id,
-            "group_id": message.group_id,
-            "previous_id": message.previous_id,
-            "ts": naive_utc(ts),
-            "received_at": naive_utc(received_utc),
-            "source": source,
-            "channel": classify_channel(
+        event = message.event_name
+        c = self.columns
+        c["message_id"].append(message_id)
+        c["type"].append(message.type)
+        c["event"].append(event)
+        c["anonymous_id"].append(message.anonymous_id or None)
+        c["user_id"].append(message.user_id or None)
+        c["group_id"].append(message.group_id or None)
+        c["previous_id"].append(message.previous_id or None)
+        c["ts"].append(naive_utc(ts))
+        c["received_at"].append(naive_utc(received_utc))
+        c["source"].append(source)
+        c["channel"].append(
+            classify_channel(
                 source=source,
                 event_type=message.type,
-                event=message.event_name,
+                event=event,
                 context=context,
                 properties=props,
-            ),
-            "device": classify_device(context),
-            "properties": _json(props),
-            "traits": _json(message.traits),
-            "context": _json(context),
-        }
-        for name, value in row.items():
-            self.columns[name].append(value)
+            )
+        )
+        c["device"].append(classify_device(context))
+        c["properties"].append(_json(props))
+        c["traits"].append(_json(message.traits))
+        c["context"].append(_json(context))
 
     def table(self) -> pa.Table:
         return pa.Table.from_pydict(self.columns, schema=INCOMING)
