@@ -19,20 +19,15 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from percorso import __version__
 from percorso.events.channel import classify_channel
 from percorso.events.model import MessageType
 from percorso.events.schema import INCOMING
-
-LIBRARY = {"name": "percorso-import", "version": __version__}
 
 
 def plain(value: Any) -> Any:
     """A value orjson can write, the way a person reads it (Decimal -> float)."""
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return value
     if isinstance(value, timedelta):
         return str(value)
     if isinstance(value, datetime | date | time):
@@ -62,15 +57,17 @@ class EventBatch:
     """Column-wise rows of the `events` table for one import."""
 
     def __init__(
-        self, *, source: str, channel_source: str, kind: str, received_at: datetime, files: Sequence[str]
+        self,
+        *,
+        source: str,
+        channel_source: str,
+        kind: str,
+        received_at: datetime,
     ) -> None:
         self.source = source
         self.channel_source = channel_source
         self.kind = kind
         self.received_at = received_at
-        self.context = orjson.dumps(
-            {"library": LIBRARY, "import": {"kind": kind, "file": ", ".join(files)}}
-        ).decode()
         self.columns: dict[str, list[Any]] = {name: [] for name in INCOMING.names}
         self._channels: dict[tuple[str, str], str] = {}
 
@@ -81,8 +78,11 @@ class EventBatch:
         key = (event_type, event)
         if key not in self._channels:
             self._channels[key] = classify_channel(
-                source=self.channel_source, event_type=event_type, event=event,
-                context={}, properties={},
+                source=self.channel_source,
+                event_type=event_type,
+                event=event,
+                context={},
+                properties={},
             )
         return self._channels[key]
 
@@ -113,7 +113,7 @@ class EventBatch:
             "device": None,
             "properties": orjson.dumps(compact(properties or {})).decode(),
             "traits": orjson.dumps(compact(traits or {})).decode(),
-            "context": self.context,
+            "context": "{}",
         }
         for name, value in row.items():
             self.columns[name].append(value)

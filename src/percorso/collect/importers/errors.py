@@ -39,3 +39,11 @@ class ImportRowError(UserError):
         self.row = row
         self.column = column
         self.reason = reason
+
+
+def duckdb_reason(exc: BaseException) -> str:
+    """The first line of a DuckDB error, without its class prefix."""
+    text = str(exc).strip()
+    for prefix in ("Invalid Input Error: ", "Conversion Error: ", "IO Error: ", "Binder Error: "):
+        text = text.removeprefix(prefix)
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -23,7 +23,8 @@ from pydantic import BaseModel
 
 from percorso.collect.importers.errors import ImportFileError, ImportRowError
 from percorso.collect.importers.mapping import ColumnMapping, apply_mapping, load_mapping
-from percorso.collect.importers.readers import ROW, Format, SourceTable, read_source
+from percorso.collect.importers.numbering import ROW
+from percorso.collect.importers.readers import Format, SourceTable, read_source
 from percorso.collect.importers.sql import ident, literal
 from percorso.collect.importers.staging import COLUMN, REASON
 from percorso.collect.sink import Sink
@@ -111,7 +112,9 @@ def _received_now() -> datetime:
 class ImportJob:
     """Holds the import's in-memory DuckDB, its options, and what it rejected."""
 
-    def __init__(self, kind: ImportKind, options: ImportOptions, progress: Progress | None = None) -> None:
+    def __init__(
+        self, kind: ImportKind, options: ImportOptions, progress: Progress | None = None
+    ) -> None:
         self.kind = kind
         self.options = options
         self.progress: Progress = progress or NoProgress()
@@ -157,7 +160,9 @@ class ImportJob:
         """Read one input (the main file takes --format and --sheet) and apply the mapping."""
         self.progress.step(f"reading {path.name}")
         source = read_source(
-            self.con, path, name=name,
+            self.con,
+            path,
+            name=name,
             file_format=self.options.file_format if main else None,
             sheet=self.options.sheet if main else None,
         )
@@ -174,10 +179,16 @@ class ImportJob:
             return source.path.with_name(source.path.name + ".rejects.csv")
         return given if main else given.with_name(f"{given.stem}.lines{given.suffix or '.csv'}")
 
-    def fail(self, source: SourceTable, row: int, column: str | None, reason: str) -> ImportRowError:
+    def fail(
+        self, source: SourceTable, row: int, column: str | None, reason: str
+    ) -> ImportRowError:
         return ImportRowError(
-            source.label, row, source.file_name(column) if column else None, reason,
-            row_word=source.row_word, column_word=source.column_word,
+            source.label,
+            row,
+            source.file_name(column) if column else None,
+            reason,
+            row_word=source.row_word,
+            column_word=source.column_word,
         )
 
     def settle(self, source: SourceTable, checked: pa.Table, *, main: bool = True) -> pa.Table:
@@ -192,20 +203,33 @@ class ImportJob:
             row = wrong.column(ROW)[first].as_py()
             column = wrong.column(COLUMN)[first].as_py()
             raise ImportRowError(
-                source.label, int(row), column, str(wrong.column(REASON)[first].as_py()),
-                row_word=source.row_word, column_word=source.column_word,
+                source.label,
+                int(row),
+                column,
+                str(wrong.column(REASON)[first].as_py()),
+                row_word=source.row_word,
+                column_word=source.column_word,
             )
         for row, reason, column in zip(
-            wrong.column(ROW).to_pylist(), wrong.column(REASON).to_pylist(),
-            wrong.column(COLUMN).to_pylist(), strict=True,
+            wrong.column(ROW).to_pylist(),
+            wrong.column(REASON).to_pylist(),
+            wrong.column(COLUMN).to_pylist(),
+            strict=True,
         ):
-            self.reject(source, int(row), column, str(reason), main=main)
+            self._set_aside(source, int(row), column, str(reason), main=main)
         return checked.filter(pc.invert(bad)).drop_columns([REASON, COLUMN])
 
     def reject(
         self, source: SourceTable, row: int, column: str | None, reason: str, *, main: bool = True
     ) -> None:
-        """Reject one row (under --skip-invalid); the first reason for a row is kept."""
+        """Reject one row (under --skip-invalid); `column` is its name after the mapping."""
+        written = source.file_name(column) if column else None
+        self._set_aside(source, row, written, reason, main=main)
+
+    def _set_aside(
+        self, source: SourceTable, row: int, column: str | None, reason: str, *, main: bool
+    ) -> None:
+        """Record a rejected row; `column` as written in the file; a row's first reason wins."""
         for entry in self._rejected:
             if entry.source is source:
                 break
@@ -214,6 +238,9 @@ class ImportJob:
             self._rejected.append(entry)
         where = f'{source.column_word} "{column}": ' if column else ""
         entry.rows.setdefault(row, where + reason)
+
+    def rejected_rows(self, source: SourceTable) -> set[int]:
+        return {row for e in self._rejected if e.source is source for row in e.rows}
 
     @property
     def rejected(self) -> int:

@@ -80,20 +80,25 @@ def load_mapping(path: Path) -> ColumnMapping:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ImportFileError(label, f"{where}not valid YAML ({problem})") from exc
     if data is None:
-        raise ImportFileError(label, 'is empty; write a "columns:" mapping of file column -> Percorso name')
+        raise ImportFileError(
+            label, 'is empty; write a "columns:" mapping of file column -> Percorso name'
+        )
     if not isinstance(data, Mapping):
         raise ImportFileError(label, 'must be a mapping with a "columns:" key')
     try:
         return ColumnMapping.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt key is both "unknown" and "columns is missing": the first says more.
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = tuple(first["loc"])
         key = ".".join(str(part) for part in loc) or "columns"
         line = _line_of(root, loc)
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(loc[0]), ["columns"], n=1)
-            message = "unknown key" + (f'; did you mean "{close[0]}"?' if close else '; the only key is "columns"')
+            message = "unknown key" + (
+                f'; did you mean "{close[0]}"?' if close else '; the only key is "columns"'
+            )
         elif first["type"] == "missing":
             message = "is missing"
         elif first["type"] == "value_error":
@@ -102,7 +107,9 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise ImportFileError(label, f'{where}key "{key}": {message}') from exc
 
 
-def apply_mapping(source: SourceTable, mapping: ColumnMapping | None, mapping_label: str) -> SourceTable:
+def apply_mapping(
+    source: SourceTable, mapping: ColumnMapping | None, mapping_label: str
+) -> SourceTable:
     """Rename the columns the mapping names; names it lists that the file lacks are ignored.
 
     A mapping describes a tool's export, and exports of the same tool do not

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from percorso.collect.importers.columns import normalise
 from percorso.collect.importers.readers import SourceTable
 from percorso.collect.importers.sql import ident, literal
+from percorso.collect.importers.staging import Stage
 from percorso.collect.importers.values import FLOAT_TYPES
 
 _WHOLE = "-?(0|[1-9][0-9]{0,17})"
@@ -22,6 +24,8 @@ _DECIMAL = "-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?"
 
 def infer_text_types(source: SourceTable, columns: Sequence[str]) -> dict[str, str]:
     """For each VARCHAR column: BIGINT, DOUBLE, BOOLEAN or VARCHAR, from all of its cells."""
+    if source.format != "csv":
+        return {}  # typed files already say what their columns hold
     texts = [c for c in columns if source.types[c] == "VARCHAR"]
     if not texts:
         return {}
@@ -34,7 +38,7 @@ def infer_text_types(source: SourceTable, columns: Sequence[str]) -> dict[str, s
             f"bool_and({cell} IS NULL OR regexp_full_match({cell}, {literal(_DECIMAL)}))",
             f"bool_and({cell} IS NULL OR lower({cell}) IN ('true', 'false'))",
         ]
-    row = source.con.sql(f"SELECT {', '.join(parts)} FROM {source.view}").fetchone()
+    row = source.con.execute(f"SELECT {', '.join(parts)} FROM {source.view}").fetchall()[0]
     assert row is not None
     found: dict[str, str] = {}
     for index, column in enumerate(texts):
@@ -53,10 +57,14 @@ def infer_text_types(source: SourceTable, columns: Sequence[str]) -> dict[str, s
 
 
 def value(source: SourceTable, column: str, inferred: dict[str, str]) -> str:
-    """SQL for the JSON value of one cell of `column`."""
+    """SQL for the JSON value of one cell of `column`.
+
+    CSV cells are trimmed and empty ones are null, as a spreadsheet shows them;
+    typed files keep their strings exactly.
+    """
     col = ident(column)
     dtype = source.types[column]
-    if dtype == "VARCHAR":
+    if dtype == "VARCHAR" and source.format == "csv":
         cell = f"NULLIF(trim({col}), '')"
         kind = inferred.get(column, "VARCHAR")
         if kind == "BOOLEAN":
@@ -75,3 +83,23 @@ def json_object(pairs: Sequence[tuple[str, str]]) -> str:
         return "'{}'"
     fields = ", ".join(f"{ident(key)} := {expr}" for key, expr in pairs)
     return f"CAST(to_json(struct_pack({fields})) AS VARCHAR)"
+
+
+def carry(stage: Stage, source: SourceTable, columns: Sequence[str]) -> list[tuple[str, str]]:
+    """Carry `columns` through a stage as JSON-ready values; returns (key, staged name) pairs.
+
+    Keys are the column names in snake_case ('Codice Fiscale' -> 'codice_fiscale'),
+    the way the journey map's expressions can name them.
+    """
+    inferred = infer_text_types(source, columns)
+    pairs: list[tuple[str, str]] = []
+    used: set[str] = set()
+    for index, column in enumerate(columns):
+        name = f"__x{index}"
+        stage.passthrough(name, value(source, column, inferred))
+        key = normalise(source.file_name(column)) or f"column_{index + 1}"
+        while key in used:
+            key += "_2"
+        used.add(key)
+        pairs.append((key, name))
+    return pairs

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from percorso.collect.importers.readers import ROW, SourceTable
+from percorso.collect.importers.numbering import ROW
+from percorso.collect.importers.readers import SourceTable
 from percorso.collect.importers.sql import ident, literal
 from percorso.collect.importers.values import (
     FIRST_YEAR,
@@ -23,7 +24,6 @@ from percorso.collect.importers.values import (
     dot_decimal_evidence,
     not_readable,
     parsed,
-    shown,
     text,
 )
 
@@ -91,47 +91,59 @@ class Stage:
 
     def _evidence(self) -> dict[str, bool]:
         wanted = [
-            f for f in self.fields
-            if f.kind in ("amount", "integer") and self.source.types[f.column] in ("VARCHAR", "JSON")
+            f
+            for f in self.fields
+            if f.kind in ("amount", "integer")
+            and self.source.types[f.column] in ("VARCHAR", "JSON")
         ]
         columns = list(dict.fromkeys(f.column for f in wanted))
         if not columns:
             return {}
-        parts = ", ".join(
-            dot_decimal_evidence(ident(c), self.source.types[c]) for c in columns
-        )
-        row = self.source.con.sql(f"SELECT {parts} FROM {self.source.view}").fetchone()
+        parts = ", ".join(dot_decimal_evidence(ident(c), self.source.types[c]) for c in columns)
+        row = self.source.con.execute(f"SELECT {parts} FROM {self.source.view}").fetchall()[0]
         assert row is not None
         return {c: bool(v) for c, v in zip(columns, row, strict=True)}
+
+    def _cell_name(self, field: Field) -> str:
+        """The staged cell a check reads: the value itself for text fields."""
+        return field.name if field.kind == "text" else f"__t_{field.name}"
 
     def _field_checks(self, field: Field) -> list[tuple[str, str]]:
         """(condition, reason) pairs over the parsed CTE for one field, in order."""
         value = ident(field.name)
-        cell = ident(f"__t_{field.name}")
+        cell = ident(self._cell_name(field))
+        shown = f"left(CAST({cell} AS VARCHAR), 60)"
         found: list[tuple[str, str]] = []
         if field.required:
             need = f"; {field.need}" if field.need else ""
             found.append((f"{cell} IS NULL", literal(f"is empty{need}")))
         if field.kind != "text":
-            found.append((
-                f"{cell} IS NOT NULL AND {value} IS NULL",
-                f"{quote_cell(f'left({cell}, 60)')} || {literal(' ' + not_readable(field.kind))}",
-            ))
+            found.append(
+                (
+                    f"{cell} IS NOT NULL AND {value} IS NULL",
+                    f"{quote_cell(shown)} || {literal(' ' + not_readable(field.kind))}",
+                )
+            )
         if field.kind == "timestamp":
-            found.append((
-                f"{value} IS NOT NULL AND NOT (year({value}) BETWEEN {FIRST_YEAR} AND {LAST_YEAR})",
-                f"{quote_cell(f'left({cell}, 60)')} || "
-                f"{literal(f' is out of range (years {FIRST_YEAR} to {LAST_YEAR})')}",
-            ))
+            found.append(
+                (
+                    f"{value} IS NOT NULL AND NOT (year({value}) BETWEEN {FIRST_YEAR} AND {LAST_YEAR})",
+                    f"{quote_cell(shown)} || "
+                    f"{literal(f' is out of range (years {FIRST_YEAR} to {LAST_YEAR})')}",
+                )
+            )
         if field.max_length is not None:
-            found.append((
-                f"length({value}) > {field.max_length}",
-                literal(f"is longer than {field.max_length} characters"),
-            ))
+            found.append(
+                (
+                    f"length({value}) > {field.max_length}",
+                    literal(f"is longer than {field.max_length} characters"),
+                )
+            )
         return found
 
-    def sql(self) -> str:
-        """The staging query (ordered by row)."""
+    def sql(self, select: list[str] | None = None, joins: str = "") -> str:
+        """The staging query; `select` (over the parsed names, `__reason`, `__column`) and
+        `joins` let a caller build its output in the same pass."""
         evidence = self._evidence()
         source = self.source
         selects = [ident(ROW)]
@@ -139,11 +151,18 @@ class Stage:
             col = ident(f.column)
             dtype = source.types[f.column]
             expr = parsed(
-                f.kind, col, dtype, zone=self.zone,
-                dot_decimal=evidence.get(f.column, False), phone_prefix=self.phone_prefix,
+                f.kind,
+                col,
+                dtype,
+                zone=self.zone,
+                dot_decimal=evidence.get(f.column, False),
+                phone_prefix=self.phone_prefix,
             )
             selects.append(f"{expr} AS {ident(f.name)}")
-            selects.append(f"{text(col, dtype)} AS {ident('__t_' + f.name)}")
+            if f.kind != "text":
+                # Typed cells are empty when NULL; their text is built only for a message.
+                cell = text(col, dtype) if dtype in ("VARCHAR", "JSON") else col
+                selects.append(f"{cell} AS {ident(self._cell_name(f))}")
         selects += [f"{expr} AS {ident(name)}" for name, expr in self.extra]
         position = {c: i for i, c in enumerate(source.columns)}
         rules: list[tuple[int, int, str, str, str]] = []
@@ -151,20 +170,32 @@ class Stage:
             for cond, reason in self._field_checks(f):
                 rules.append((position[f.column], order, f.column, cond, reason))
         for order, c in enumerate(self.checks, start=len(self.fields)):
-            rules.append((position.get(c.column, len(position)), order, c.column, c.failed, c.reason))
+            rules.append(
+                (position.get(c.column, len(position)), order, c.column, c.failed, c.reason)
+            )
         rules.sort(key=lambda r: (r[0], r[1]))
         if rules:
             reason = "CASE " + " ".join(f"WHEN {r[3]} THEN {r[4]}" for r in rules) + " END"
-            column = "CASE " + " ".join(
-                f"WHEN {r[3]} THEN {literal(source.file_name(r[2]))}" for r in rules
-            ) + " END"
+            column = (
+                "CASE "
+                + " ".join(f"WHEN {r[3]} THEN {literal(source.file_name(r[2]))}" for r in rules)
+                + " END"
+            )
         else:
             reason = column = "CAST(NULL AS VARCHAR)"
-        outputs = [ident(ROW)] + [ident(f.name) for f in self.fields] + [ident(n) for n, _ in self.extra]
+        if select is None:
+            select = (
+                [ident(ROW)]
+                + [ident(f.name) for f in self.fields]
+                + [ident(n) for n, _ in self.extra]
+                + [REASON, COLUMN]
+            )
+        # Output follows the file's order on its own; a join may shuffle it.
+        order_by = f" ORDER BY {ident(ROW)}" if joins else ""
         return (
-            f"WITH parsed AS (SELECT {', '.join(selects)} FROM {source.view}) "
-            f"SELECT {', '.join(outputs)}, {reason} AS {REASON}, {column} AS {COLUMN} "
-            f"FROM parsed ORDER BY {ident(ROW)}"
+            f"WITH parsed AS (SELECT {', '.join(selects)} FROM {source.view}), "
+            f"checked AS (SELECT *, {reason} AS {REASON}, {column} AS {COLUMN} FROM parsed) "
+            f"SELECT {', '.join(select)} FROM checked{joins}{order_by}"
         )
 
     def run(self) -> pa.Table:

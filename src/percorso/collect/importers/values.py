@@ -36,15 +36,27 @@ import pyarrow as pa
 
 from percorso.collect.importers.sql import ident, literal
 
-INTEGER_TYPES = frozenset({
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
-})
+INTEGER_TYPES = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }
+)
 FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
 NAIVE_TIME_TYPES = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"})
 ZONED_TIME = "TIMESTAMP WITH TIME ZONE"
 
-TIMESTAMP_HELP = "use ISO 8601, YYYY-MM-DD HH:MM:SS, DD/MM/YYYY [HH:MM] or epoch seconds/milliseconds"
+TIMESTAMP_HELP = (
+    "use ISO 8601, YYYY-MM-DD HH:MM:SS, DD/MM/YYYY [HH:MM] or epoch seconds/milliseconds"
+)
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 MAX_ID_LENGTH = 512
 
@@ -202,7 +214,9 @@ def phone(col: str, dtype: str, prefix: str) -> str:
     return f"CASE WHEN regexp_full_match({e164}, '\\+[1-9]\\d{{6,14}}') THEN {e164} END"
 
 
-def parsed(kind: Kind, col: str, dtype: str, *, zone: str, dot_decimal: bool, phone_prefix: str) -> str:
+def parsed(
+    kind: Kind, col: str, dtype: str, *, zone: str, dot_decimal: bool, phone_prefix: str
+) -> str:
     if kind == "timestamp":
         return timestamp(col, dtype, zone)
     if kind == "amount":
@@ -257,9 +271,13 @@ def parse_amount(value: str, column: Sequence[str] = ()) -> float | None:
     con = duckdb.connect()
     try:
         con.register("cells", pa.table({"v": pa.array(cells, pa.string())}))
-        row = con.execute(f"SELECT {dot_decimal_evidence(ident('v'), 'VARCHAR')} FROM cells").fetchone()
+        row = con.execute(
+            f"SELECT {dot_decimal_evidence(ident('v'), 'VARCHAR')} FROM cells"
+        ).fetchall()[0]
         dot = bool(row and row[0])
-        found = con.execute(f"SELECT {amount(ident('v'), 'VARCHAR', dot)} FROM cells LIMIT 1").fetchone()
+        found = con.execute(
+            f"SELECT {amount(ident('v'), 'VARCHAR', dot)} FROM cells LIMIT 1"
+        ).fetchall()[0]
     finally:
         con.close()
     return None if found is None or found[0] is None else float(found[0])
