@@ -9,9 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from percorso import __version__
-from percorso.app.api import collect, events, health, internal, snippet, stats
+from percorso.app.api import collect, dashboard, events, health, internal, snippet, stats
 from percorso.app.api.responses import JSONResponse
 from percorso.app.api.runtime import Runtime
 from percorso.config import Settings
@@ -76,6 +77,8 @@ def create_app(
             status_code=422,
         )
 
-    for module in (collect, events, health, internal, snippet, stats):
+    for module in (collect, dashboard, events, health, internal, snippet, stats):
         app.include_router(module.router)
+    # Found through the installed package, wherever it lives (not the working directory).
+    app.mount("/static", StaticFiles(packages=[("percorso.app.web", "static")]), name="static")
     return app

@@ -1,47 +1,40 @@
-/*! percorso.js: Percorso's website snippet. AGPL-3.0-or-later. Guide: docs/snippet.md
- * <script src="https://COLLECTOR/js/percorso.js" data-write-key="pc_w_..." async></script>
- * Plain ES2017, no dependencies: it runs as served. */
+/*! percorso.js: Percorso's website snippet (AGPL-3.0-or-later); guide in docs/snippet.md.
+ * Plain ES2017 with no dependencies, so it runs as served: no build step. */
 (() => {
   "use strict";
   const VERSION = "0.1.0";
-  const w = window, d = document, nav = navigator;
+  const w = window, d = document, nav = navigator, loc = location;
   const stub = w.percorso;
   // Two tags on one page (or a tag manager plus a tag): the first copy wins.
   if (stub && stub.loaded) return;
-  const script = d.currentScript || d.querySelector('script[src*="percorso"][data-write-key]');
+  const script = d.currentScript || d.querySelector("script[src*=percorso][data-write-key]");
   const attr = (name) => (script && script.getAttribute(name)) || "";
   const writeKey = attr("data-write-key");
-  const host = (() => {
-    if (attr("data-host")) return attr("data-host").replace(/\/+$/, "");
-    if (!script || !script.src) return "";
-    // The collector serves the script, so it lives where the script came from.
-    const m = /^(.*)\/js\/percorso[\w.-]*\.js(?:[?#].*)?$/.exec(script.src);
-    return m ? m[1] : new URL(script.src).origin;
-  })();
+  // The collector serves this script, so by default it is where the script came from.
+  const src = /^(.*)\/js\/percorso[\w.-]*\.js([?#].*)?$/.exec((script && script.src) || "");
+  const host = (attr("data-host") || (src ? src[1] : "")).replace(/\/+$/, "");
   const optedOut = attr("data-respect-dnt") === "true" &&
     (nav.globalPrivacyControl === true || nav.doNotTrack === "1" || w.doNotTrack === "1");
   const noop = () => {};
   if (optedOut || !writeKey || !host) {
-    if (!optedOut) console.warn("percorso.js: add data-write-key to the script tag");
-    // Calls keep working as no-ops; nothing is stored and nothing is sent.
+    if (!optedOut) console.warn("percorso.js: the script tag needs data-write-key (and data-host if served elsewhere)");
+    // Calls keep working as no-ops: nothing is stored, nothing is sent.
     w.percorso = { loaded: true, VERSION, track: noop, identify: noop, page: noop, reset: noop, push: noop };
     return;
   }
 
-  // Storage can be missing or throw (Safari private mode, blocked cookies).
+  // Storage may be missing or throw (private modes, blocked site data).
   const probe = (kind) => { try { const s = w[kind]; s.setItem("pc_t", "1"); s.removeItem("pc_t"); return s; } catch (e) { return null; } };
   const local = probe("localStorage"), session = probe("sessionStorage");
   const get = (s, k) => { try { return s ? s.getItem(k) : null; } catch (e) { return null; } };
-  const put = (s, k, v) => {
-    try { if (!s) return false; if (v == null) s.removeItem(k); else s.setItem(k, v); return true; } catch (e) { return false; }
-  };
-  const readJson = (s, k, fallback) => { try { return JSON.parse(get(s, k)) || fallback; } catch (e) { return fallback; } };
+  const put = (s, k, v) => { try { if (v == null) s.removeItem(k); else s.setItem(k, v); return true; } catch (e) { return false; } };
+  const getJson = (s, k) => { try { return JSON.parse(get(s, k)); } catch (e) { return null; } };
   const cookie = (value) => {
     if (value === undefined) { const m = /(?:^|;\s*)pc_aid=([^;]+)/.exec(d.cookie); return m ? decodeURIComponent(m[1]) : null; }
-    d.cookie = "pc_aid=" + encodeURIComponent(value) + "; path=/; max-age=31536000; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+    d.cookie = `pc_aid=${encodeURIComponent(value)}; path=/; max-age=31536000; SameSite=Lax${loc.protocol === "https:" ? "; Secure" : ""}`;
   };
   const uuid = () => {
-    // randomUUID needs a secure context; getRandomValues works on plain http too.
+    // randomUUID exists only in secure contexts; getRandomValues on plain http too.
     if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
@@ -56,19 +49,19 @@
   let anonymousId = newAnonymousId(false);
   let userId = get(local, "pc_uid");
 
-  // The landing of this browser session: its campaign and external referrer
-  // travel with every later page, so the thank-you page still says how the
-  // visitor came. Only a new campaign link starts a new visit, so a return
-  // from a payment page does not erase the ad that brought the visitor.
-  const UTM = { source: "utm_source", medium: "utm_medium", name: "utm_campaign", term: "utm_term", content: "utm_content" };
-  const CLICK_IDS = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid", "li_fat_id"];
+  // The landing of this browser session: its campaign and external referrer go
+  // with every later page, so the thank-you page still says how the visitor
+  // came. Only a campaign link starts a new visit (or an outside link after a
+  // direct one), so a return from a payment page keeps the ad that brought them.
+  const UTM = { source: "utm_source", medium: "utm_medium", name: "utm_campaign", term: "utm_term", content: "utm_content",
+    gclid: "gclid", gbraid: "gbraid", wbraid: "wbraid", msclkid: "msclkid", fbclid: "fbclid", ttclid: "ttclid", li_fat_id: "li_fat_id" };
   const landing = () => {
-    const q = new URLSearchParams(location.search), campaign = {};
+    const q = new URLSearchParams(loc.search), campaign = {};
     Object.keys(UTM).forEach((k) => { if (q.get(UTM[k])) campaign[k] = q.get(UTM[k]); });
-    CLICK_IDS.forEach((k) => { if (q.get(k)) campaign[k] = q.get(k); });
     let external = "";
-    try { if (d.referrer && new URL(d.referrer).host !== location.host) external = d.referrer; } catch (e) { /* not a URL */ }
-    const saved = readJson(session, "pc_visit", null);
+    try { if (new URL(d.referrer).host !== loc.host) external = d.referrer; } catch (e) { /* no referrer */ }
+    let saved = getJson(session, "pc_visit");
+    if (!saved || typeof saved.campaign !== "object" || !saved.campaign) saved = null;
     const bare = !saved || (!saved.referrer && !Object.keys(saved.campaign).length);
     if (saved && !Object.keys(campaign).length && !(bare && external)) return saved;
     const visit = { campaign, referrer: external };
@@ -77,32 +70,23 @@
   };
   let visit = landing();
 
-  const pageInfo = () => ({
-    url: location.href.split("#")[0], path: location.pathname, referrer: d.referrer, title: d.title, search: location.search,
-  });
-  const context = () => {
-    const c = {
-      page: pageInfo(), userAgent: nav.userAgent, locale: nav.language,
-      library: { name: "percorso.js", version: VERSION },
-      screen: { width: screen.width, height: screen.height, density: w.devicePixelRatio },
-    };
-    if (Object.keys(visit.campaign).length) c.campaign = visit.campaign;
-    if (visit.referrer) c.referrer = { url: visit.referrer };
-    return c;
-  };
+  const pageInfo = () => ({ url: loc.href.split("#")[0], path: loc.pathname, referrer: d.referrer, title: d.title, search: loc.search });
   const message = (type, fields) => {
-    const m = Object.assign({ type, messageId: uuid(), anonymousId, timestamp: new Date().toISOString(), context: context() }, fields);
+    const context = { page: pageInfo(), userAgent: nav.userAgent, locale: nav.language, library: { name: "percorso.js", version: VERSION } };
+    if (Object.keys(visit.campaign).length) context.campaign = visit.campaign;
+    if (visit.referrer) context.referrer = { url: visit.referrer };
+    const m = Object.assign({ type, messageId: uuid(), anonymousId, timestamp: new Date().toISOString(), context }, fields);
     if (userId) m.userId = userId;
     return m;
   };
 
-  // Sending. The collector refuses a whole batch holding a message over 32 KB,
-  // and keepalive/beacon bodies stop at 64 KB, hence the two limits.
+  // The collector refuses a whole batch holding a message over 32 KB, and
+  // keepalive and beacon bodies stop at 64 KB: hence the two limits.
   const MAX_MESSAGE = 32000, MAX_BODY = 60000, MAX_QUEUED = 100, LEASE = 15000;
-  const size = (x) => new Blob([JSON.stringify(x)]).size;
-  let buffer = [], timer = 0, backoff = 0, retryTimer = 0;
+  const size = (x) => new Blob([typeof x === "string" ? x : JSON.stringify(x)]).size;
+  let buffer = [], timer = 0, backoff = 0, retryTimer = 0, leaving = false;
   const enqueue = (m) => {
-    if (size(m) > MAX_MESSAGE) { console.warn("percorso.js: dropped a message over 32 KB", m.event || m.type); return; }
+    if (size(m) > MAX_MESSAGE) { console.warn("percorso.js: dropped a message over 32 KB:", m.event || m.type); return; }
     buffer.push(m);
     // Calls made in the same tick leave in one request.
     if (!timer) timer = setTimeout(flush, 0);
@@ -111,65 +95,66 @@
     clearTimeout(timer); timer = 0;
     let chunk = [], bytes = 0;
     buffer.splice(0).forEach((m) => {
-      const n = size(m);
-      if (chunk.length && bytes + n > MAX_BODY) { post(chunk, unloading === true); chunk = []; bytes = 0; }
-      chunk.push(m); bytes += n;
+      if (chunk.length && bytes + size(m) > MAX_BODY) { post(chunk, unloading === true); chunk = []; bytes = 0; }
+      chunk.push(m); bytes += size(m);
     });
     if (chunk.length) post(chunk, unloading === true);
   };
   const post = (batch, unloading) => {
-    const url = host + "/v1/batch";
-    // text/plain keeps the request "simple": no CORS preflight; the collector parses any body as JSON.
+    const url = `${host}/v1/batch`;
+    // text/plain keeps the request "simple" (no CORS preflight); the collector reads any body as JSON.
     const body = JSON.stringify({ batch, sentAt: new Date().toISOString(), writeKey });
     if (unloading && nav.sendBeacon) {
-      // The browser delivers a beacon after the page is gone (a form's navigation).
+      // A beacon is delivered after the page is gone (a form's navigation).
       if (!nav.sendBeacon(url, new Blob([body], { type: "text/plain" }))) keep(batch);
       return;
     }
-    fetch(url, { method: "POST", body, headers: { "Content-Type": "text/plain" }, keepalive: new Blob([body]).size < MAX_BODY, credentials: "omit" })
+    const keepalive = size(body) < MAX_BODY;
+    fetch(url, { method: "POST", body, headers: { "Content-Type": "text/plain" }, keepalive, credentials: "omit" })
       .then((r) => {
-        if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error(String(r.status));
-        // Anything else is final: 2xx stored, 4xx refused or kept as failed events by the collector.
+        if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error(r.status);
+        // Other answers are final: 2xx stored; 4xx refused, or kept as failed events by the collector.
         if (r.status >= 400) console.warn("percorso.js: the collector answered", r.status);
         settle(batch, false);
       })
-      .catch(() => settle(batch, true));
+      // After pagehide the browser carries keepalive requests on alone but
+      // rejects their promises here: queueing them again would send them twice.
+      .catch(() => { if (!(leaving && keepalive)) settle(batch, true); });
   };
 
-  // A small persistent queue for what the collector could not take (down,
-  // 503). Entries carry a lease while in flight so two pages do not send the
-  // same ones at once; a resend after a lost answer is harmless because the
-  // collector drops a repeated messageId.
-  const QUEUE = "pc_queue";
+  // A small persistent queue for what the collector could not take (down, 503).
+  // Entries carry a lease while in flight so two pages do not send the same
+  // ones at once; a resend after a lost answer is harmless, as the collector
+  // drops a messageId it has already stored.
   let memory = [];
-  const load = () => (local ? readJson(local, QUEUE, []) : memory);
-  const save = (q) => { q = q.slice(-MAX_QUEUED); if (local) put(local, QUEUE, q.length ? JSON.stringify(q) : null); else memory = q; };
-  const settle = (batch, failed) => {
-    const ids = {};
-    batch.forEach((m) => { ids[m.messageId] = m; });
-    const q = load().filter((e) => !ids[e.m.messageId]);
-    if (failed) batch.forEach((m) => q.push({ m, l: 0 }));
-    save(q);
-    backoff = failed ? Math.min(60000, (backoff || 1000) * 2) : 0;
-    if (failed || q.length) schedule(failed ? backoff : 0);
+  const load = () => {
+    const q = local ? getJson(local, "pc_queue") : memory;
+    return Array.isArray(q) ? q.filter((e) => e && e.m && e.m.messageId) : [];
   };
+  const save = (q) => { q = q.slice(-MAX_QUEUED); if (!local) memory = q; else put(local, "pc_queue", q.length ? JSON.stringify(q) : null); };
+  const keep = (batch) => save(load().concat(batch.map((m) => ({ m, l: 0 }))));
   const schedule = (delay) => { clearTimeout(retryTimer); retryTimer = setTimeout(drain, delay); };
+  const settle = (batch, failed) => {
+    const ids = new Set(batch.map((m) => m.messageId)), before = load();
+    const q = before.filter((e) => !ids.has(e.m.messageId));
+    if (failed) batch.forEach((m) => q.push({ m, l: 0 }));
+    if (failed || q.length !== before.length) save(q);
+    backoff = failed ? Math.min(60000, (backoff || 1000) * 2) : 0;
+    if (failed || q.length) schedule(backoff);
+  };
   const drain = () => {
-    const now = Date.now(), q = load(), due = q.filter((e) => e.l < now).slice(0, 50);
+    const now = Date.now(), q = load(), due = q.filter((e) => !(e.l > now)).slice(0, 50);
     if (!due.length) { if (q.length) schedule(LEASE); return; }
     due.forEach((e) => { e.l = now + LEASE; });
     save(q);
     post(due.map((e) => e.m), false);
   };
-  const keep = (batch) => save(load().concat(batch.map((m) => ({ m, l: 0 }))));
 
-  // Web forms: a submission is the visitor raising a hand; with an email in it,
-  // it also says who they are. Values of secret fields are never read.
+  // Web forms: a submission is the visitor raising a hand and, with an email
+  // in it, saying who they are. Values of secret fields are never read.
   const SECRET = /pass|pwd|card|cvv|cvc|iban|secret|token|(^|[-_])cc([-_]|$)/i;
-  const TRAITS = [
-    ["email", /e-?mail/], ["first_name", /^(first[-_ ]?name|fname|given[-_]?name|nome)$/],
-    ["last_name", /^(last[-_ ]?name|lname|surname|family[-_]?name|cognome)$/], ["phone", /phone|^tel|mobile|cellulare|telefono/],
-  ];
+  const TRAITS = { email: /e-?mail/, first_name: /^(first[-_ ]?name|fname|given[-_]?name|nome)$/,
+    last_name: /^(last[-_ ]?name|lname|surname|family[-_]?name|cognome)$/, phone: /phone|^tel|mobile|cellulare|telefono/ };
   const onSubmit = (event) => {
     const form = event.target;
     if (!form || form.nodeName !== "FORM" || form.hasAttribute("data-percorso-ignore")) return;
@@ -177,21 +162,20 @@
       const fields = [], traits = {};
       Array.from(form.elements).forEach((el) => {
         const name = el.getAttribute("name") || el.id, type = (el.type || "").toLowerCase();
-        if (!name || el.disabled || !("value" in el) || el.hasAttribute("data-percorso-ignore")) return;
-        if (/^(submit|button|reset|image|hidden)$/.test(type) || el.nodeName === "OUTPUT") return;
-        const filled = type === "checkbox" || type === "radio" ? el.checked : el.value !== "";
-        if (!filled) return;
+        if (!name || el.disabled || !("value" in el) || el.nodeName === "OUTPUT" || el.hasAttribute("data-percorso-ignore")) return;
+        if (/^(submit|button|reset|image|hidden)$/.test(type)) return;
+        if (!(type === "checkbox" || type === "radio" ? el.checked : el.value !== "")) return;
         if (fields.indexOf(name) < 0) fields.push(name);
-        const secret = type === "password" || SECRET.test(name) || /^cc-|password/.test(el.getAttribute("autocomplete") || "");
-        if (secret || type === "checkbox" || type === "radio" || el.nodeName === "SELECT") return;
+        if (type === "password" || SECRET.test(name) || /^cc-|password/.test(el.getAttribute("autocomplete") || "")) return;
+        if (el.nodeName !== "INPUT" || /^(checkbox|radio|file)$/.test(type)) return;
         const key = name.toLowerCase().replace(/^.*\[([^\]]*)\]$/, "$1"), value = el.value.trim();
-        TRAITS.forEach(([trait, pattern]) => {
-          const match = trait === "email" ? type === "email" || pattern.test(key) : pattern.test(key) || (trait === "phone" && type === "tel");
+        Object.keys(TRAITS).forEach((trait) => {
+          const match = TRAITS[trait].test(key) || (trait === "email" && type === "email") || (trait === "phone" && type === "tel");
           if (match && !traits[trait] && (trait !== "email" || value.indexOf("@") > 0)) traits[trait] = value;
         });
       });
-      const action = new URL(form.getAttribute("action") || location.href, location.href).pathname;
-      const formId = form.getAttribute("id") || form.getAttribute("name") || action;
+      const formId = form.getAttribute("id") || form.getAttribute("name") ||
+        new URL(form.getAttribute("action") || loc.href, loc.href).pathname;
       enqueue(message("track", { event: "form_submitted", properties: { form_id: formId, fields } }));
       if (traits.email) enqueue(message("identify", { traits }));
     } catch (e) { /* never stand between a visitor and the form they send */ }
@@ -212,7 +196,7 @@
     },
     page(name, properties) {
       if (name !== null && typeof name === "object") { properties = name; name = null; }
-      const fields = { properties: Object.assign(pageInfo(), properties || {}) };
+      const fields = { properties: Object.assign(pageInfo(), properties) };
       if (name) fields.name = String(name);
       enqueue(message("page", fields));
     },
@@ -222,16 +206,17 @@
       visit = { campaign: {}, referrer: "" };
       put(session, "pc_visit", JSON.stringify(visit));
     },
-    // The stub's queue entries are [method, ...args]; later pushes still work.
-    push(call) { if (call && typeof api[call[0]] === "function" && call[0] !== "push") api[call[0]].apply(api, call.slice(1)); },
+    // A stub's queued calls are [method, ...args]; pushes after loading still work.
+    push(call) { if (call && call[0] !== "push" && typeof api[call[0]] === "function") api[call[0]](...call.slice(1)); },
   };
   const queued = Array.isArray(stub) ? stub.slice() : [];
   w.percorso = api;
   if (attr("data-auto-page") !== "false") api.page();
-  queued.forEach(api.push);
+  queued.forEach((call) => api.push(call));
   drain();
-  w.addEventListener("pagehide", () => flush(true));
+  w.addEventListener("pagehide", () => { leaving = true; flush(true); });
+  w.addEventListener("pageshow", () => { leaving = false; });
   d.addEventListener("visibilitychange", () => { if (d.visibilityState === "hidden") flush(true); });
-  // Capture phase: a site handler that stops propagation does not hide the submission.
+  // Capture phase: a site's handler that stops propagation does not hide the submission.
   d.addEventListener("submit", onSubmit, true);
 })();
