@@ -57,7 +57,9 @@ def test_numeric_ids_become_strings() -> None:
 
 
 def test_ids_are_stripped_and_blank_ids_count_as_absent() -> None:
-    message = Message.model_validate({"type": "track", "userId": "  u1 ", "anonymousId": " ", "event": "e"})
+    message = Message.model_validate(
+        {"type": "track", "userId": "  u1 ", "anonymousId": " ", "event": "e"}
+    )
     assert message.user_id == "u1"
     assert not message.anonymous_id
 

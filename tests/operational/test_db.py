@@ -74,8 +74,12 @@ def test_only_a_hash_of_the_secret_is_stored(database: Database) -> None:
 
 @pytest.mark.parametrize(
     ("role", "source", "fragment"),
-    [("write", None, "belongs to a source"), ("root", None, "not one of"),
-     ("write", "UPPER", "not valid"), ("write", "x" * 65, "not valid")],
+    [
+        ("write", None, "belongs to a source"),
+        ("root", None, "not one of"),
+        ("write", "UPPER", "not valid"),
+        ("write", "x" * 65, "not valid"),
+    ],
 )
 def test_bad_key_requests(database: Database, role: str, source: str | None, fragment: str) -> None:
     database.migrate()

@@ -105,8 +105,13 @@ def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
     url = f"duckdb://{tmp_path / 'w.duckdb'}"
     Warehouse(url).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(tmp_path / 'w.duckdb')!r}); print('ok', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(tmp_path / 'w.duckdb')!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
@@ -119,7 +124,11 @@ def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("url", "path"),
-    [("duckdb:///tmp/x.duckdb", "/tmp/x.duckdb"), ("duckdb://:memory:", ":memory:"), ("duckdb://", ":memory:")],
+    [
+        ("duckdb:///tmp/x.duckdb", "/tmp/x.duckdb"),
+        ("duckdb://:memory:", ":memory:"),
+        ("duckdb://", ":memory:"),
+    ],
 )
 def test_duckdb_urls(url: str, path: str) -> None:
     assert duckdb_path(url) == path

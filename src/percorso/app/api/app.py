@@ -52,6 +52,7 @@ def create_app(
         allow_origins=["*"],
         allow_methods=["POST", "GET", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+        expose_headers=["Retry-After"],
         max_age=86400,
     )
 

@@ -58,8 +58,16 @@ def settings_of(ctx: typer.Context) -> Settings:
     return settings
 
 
+_registered = False
+
+
 def _register() -> None:
-    # Imported here so that each command module can import `app` helpers above.
+    # Imported here so that each command module can import `app` helpers above;
+    # once only, so that calling main() again in one process adds nothing.
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from percorso.app.cli import demo, failed, importing, keys, serve, stats
 
     for module in (demo, failed, importing, keys, serve, stats):
