@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from percorso.app.cli import app, main
+from percorso.app.cli import main
 
 
 @dataclass
@@ -53,16 +53,8 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
 
     def run(*args: str | Path) -> Result:
         capsys.readouterr()
-        # main() registers the command modules on every call; a test process
-        # calling it a hundred times would build a hundred copies of each.
-        groups = list(app.registered_groups)
-        commands = list(app.registered_commands)
-        try:
-            with pytest.raises(SystemExit) as exited:
-                main(["--home", str(home), *map(str, args)])
-        finally:
-            app.registered_groups[:] = groups
-            app.registered_commands[:] = commands
+        with pytest.raises(SystemExit) as exited:
+            main(["--home", str(home), *map(str, args)])
         captured = capsys.readouterr()
         code = exited.value.code
         return Result(int(code) if isinstance(code, int) else 1, captured.out, captured.err)
