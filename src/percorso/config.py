@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="How long the collector trusts a looked-up write key; a revoked key stops working after this.",
     )
 
+    lock_wait: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds a CLI command waits for another one that holds the embedded warehouse.",
+    )
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

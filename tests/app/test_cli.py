@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -173,3 +175,44 @@ def test_failed_replay_rejects_a_malformed_corrections_file(home: Path, tmp_path
     result = run_cli("failed", "replay", "--file", str(bad), home=home)
     assert result.returncode == 2
     assert "line 2 is not valid JSON" in result.stderr
+
+
+def _hold_warehouse(home: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another process with the warehouse open for writing, as a second CLI command would."""
+    path = Settings(home=home).resolved_warehouse_url.removeprefix("duckdb://")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({path!r}); print('held', flush=True); time.sleep({seconds})",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_command_waits_for_another_that_holds_the_store(home: Path) -> None:
+    run_cli("stats", home=home, check=True)  # creates the warehouse
+    holder = _hold_warehouse(home, 4)
+    try:
+        result = run_cli("stats", "--json", home=home, check=True)
+    finally:
+        holder.wait()
+    assert "waiting for another percorso command" in result.stderr
+    assert orjson.loads(result.stdout)["events"] == 0
+    assert "lock" not in result.stderr.lower()
+
+
+def test_waiting_has_a_limit_and_says_what_to_do(home: Path) -> None:
+    run_cli("stats", home=home, check=True)
+    holder = _hold_warehouse(home, 30)
+    try:
+        result = run_cli("stats", home=home, env={"PERCORSO_LOCK_WAIT": "1"})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 75
+    assert "in use by another Percorso process" in result.stderr
+    assert "Traceback" not in result.stderr

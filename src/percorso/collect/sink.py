@@ -9,7 +9,9 @@ opens the warehouse itself. Either way the append is one transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +25,7 @@ from percorso.config import Settings
 from percorso.errors import TransientError, UserError
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
-from percorso.warehouse.store import AppendResult, Warehouse
+from percorso.warehouse.store import AppendResult, Warehouse, WarehouseBusy
 
 TOKEN_HEADER = "X-Percorso-Local-Token"
 
@@ -144,11 +146,44 @@ class RemoteSink:
         self.client.close()
 
 
+def _tell_waiting(settings: Settings) -> Callable[[], None]:
+    def tell() -> None:
+        print(
+            f"waiting for another percorso command to finish with {settings.resolved_home} …",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return tell
+
+
 @contextmanager
-def open_sink(settings: Settings) -> Iterator[LocalSink | RemoteSink]:
-    """The right sink for this home: through the server if one runs, else direct."""
-    server = running_server(settings)
-    sink: LocalSink | RemoteSink = RemoteSink(settings, server) if server else LocalSink(settings)
+def open_sink(
+    settings: Settings, *, on_wait: Callable[[], None] | None = None
+) -> Iterator[LocalSink | RemoteSink]:
+    """The right sink for this home: through the server if one runs, else direct.
+
+    When another CLI command holds the warehouse, wait for it (up to
+    `settings.lock_wait`) instead of failing: a user should not meet a lock.
+    `on_wait` is called once, when the waiting starts (to tell the user).
+    """
+    deadline = time.monotonic() + settings.lock_wait
+    told = False
+    while True:
+        server = running_server(settings)
+        if server is not None:
+            sink: LocalSink | RemoteSink = RemoteSink(settings, server)
+            break
+        try:
+            sink = LocalSink(settings)
+            break
+        except WarehouseBusy:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                (on_wait or _tell_waiting(settings))()
+            told = True
+            time.sleep(0.25)
     try:
         yield sink
     finally:

@@ -27,6 +27,10 @@ from percorso.events.schema import EVENT_COLUMNS, FAILED_EVENTS, INCOMING
 from percorso.warehouse.schema import MIGRATIONS
 
 
+class WarehouseBusy(TransientError):
+    """Another process has the embedded warehouse open for writing."""
+
+
 @dataclass(frozen=True)
 class AppendResult:
     """What one append did: rows stored, duplicates dropped, failed events kept."""
@@ -61,7 +65,7 @@ class Warehouse:
             self.raw = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise TransientError(
+                raise WarehouseBusy(
                     f"the warehouse {path} is in use by another Percorso process; "
                     "stop it, or run this command while `percorso serve` is up so it goes through the server"
                 ) from exc
