@@ -1,0 +1,180 @@
+"""`python -m bench [--quick] [--events N] [--only ingest|import]`: every benchmark, one table.
+
+Exits 1 when a run failed (a refused request, a warehouse that does not hold
+exactly what was acknowledged, a benchmark that raised); a target missed is
+shown in the table but is not a failure of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from rich.console import Console
+
+from bench import report
+
+QUICK_EVENTS = 20_000
+DEFAULT_EVENTS = 200_000
+# The rows that make a run invalid rather than merely slow, and those that make it noisy.
+RUN_CHECKS = ("non-2xx responses", "warehouse holds exactly N events")
+NOISE_CHECKS = ("other processes' CPU during the HTTP run",)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}, pyarrow {pa.__version__}, {platform.system()} {platform.release()}"
+    )
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a fast sanity run: {QUICK_EVENTS:,} events unless --events says otherwise",
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help=f"events sent through HTTP, and rows imported (default {DEFAULT_EVENTS:,})",
+    )
+    parser.add_argument("--only", choices=("ingest", "import"), default=None)
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="concurrent HTTP requests (default 4)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile of Collector.receive (the in-process diagnostic)",
+    )
+    args = parser.parse_args(argv)
+    if args.events is None:
+        args.events = QUICK_EVENTS if args.quick else DEFAULT_EVENTS
+    if args.events <= 0:
+        parser.error("--events must be positive")
+    if not 1 <= args.concurrency <= 64:
+        parser.error("--concurrency must be between 1 and 64")
+    return args
+
+
+def import_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """bench_import's dicts (one per path: ours first, then the raw DuckDB one) as table rows."""
+    if not results or "name" in results[0]:
+        return results
+    ours, baselines = results[0], results[1:]
+    split = ""
+    if "prepare_s" in ours and "write_s" in ours:
+        split = f" (prepare {ours['prepare_s']:.2f} s + write {ours['write_s']:.2f} s)"
+    row: dict[str, Any] = {
+        "group": "import",
+        "name": ours.get("path", "Parquet import"),
+        "figure": ours.get("rows_per_s"),
+        "unit": "rows/s",
+        "note": f"{ours.get('rows', 0):,} rows in {ours.get('seconds', 0):.2f} s{split}",
+    }
+    if baselines:
+        row["baseline_name"] = baselines[0].get("path", "baseline")
+        row["baseline"] = baselines[0].get("rows_per_s")
+    return [row]
+
+
+def _guarded(
+    name: str, call: Callable[[], list[dict[str, Any]]], console: Console
+) -> tuple[list[dict[str, Any]], bool]:
+    try:
+        return call(), True
+    except Exception as exc:
+        console.print(f"[red]the {name} benchmark failed:[/] {type(exc).__name__}: {exc}")
+        console.print(traceback.format_exc(), markup=False)
+        return [
+            {"group": name, "name": f"{name} benchmark", "figure": None, "note": "failed"}
+        ], False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    # Piped output (make bench | tee) would wrap the table at 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
+    console.print(f"[bold]Percorso benchmarks[/] on {machine()}")
+    rows: list[dict[str, Any]] = []
+    ok = True
+
+    if args.only in (None, "ingest"):
+        from bench import bench_ingest
+
+        found, fine = _guarded(
+            "ingest",
+            lambda: bench_ingest.run(
+                args.events,
+                concurrency=args.concurrency,
+                profile=args.profile,
+                say=lambda text: console.print(f"  {text}", markup=False, highlight=False),
+            ),
+            console,
+        )
+        rows += found
+        ok = ok and fine
+
+    if args.only in (None, "import"):
+        try:
+            bench_import = importlib.import_module("bench.bench_import")
+        except ModuleNotFoundError as exc:
+            if exc.name != "bench.bench_import":
+                raise
+            console.print("[yellow]bench/bench_import.py is not there yet: no import figures[/]")
+            ok = ok and args.only != "import"
+        else:
+            console.print(f"  Parquet import: {args.events:,} rows…")
+            found, fine = _guarded(
+                "import", lambda: import_rows(list(bench_import.run(args.events))), console
+            )
+            rows += found
+            ok = ok and fine
+
+    if rows:
+        report.show(
+            rows,
+            f"Percorso vs baselines in the same process: {args.events:,} events or rows",
+            console,
+        )
+    failed = [r for r in rows if r.get("name") in RUN_CHECKS and r.get("ok") is False]
+    if failed:
+        names = ", ".join(str(r["name"]) for r in failed)
+        console.print(f"[red]the run is not valid: {names}[/]")
+    if any(r.get("name") in NOISE_CHECKS and r.get("ok") is False for r in rows):
+        console.print(
+            "[yellow]other processes were busy during the run: the figures are low; "
+            "run again on a quiet machine[/]"
+        )
+    missed = [
+        str(r["name"])
+        for r in rows
+        if r.get("ok") is False and r.get("name") not in RUN_CHECKS + NOISE_CHECKS
+    ]
+    if missed:
+        console.print(f"[yellow]targets missed: {'; '.join(missed)}[/]")
+    return 0 if ok and not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
