@@ -71,6 +71,8 @@ class IngestLog:
             (directory / _segment_name(self._end)).touch()
             _fsync_dir(directory)
         self._file = (directory / _segment_name(self._segments[-1])).open("ab")
+        self._written = self._end
+        self._sync_lock = threading.Lock()
 
     # -- opening ---------------------------------------------------------------
     def _scan(self) -> list[int]:
@@ -112,20 +114,25 @@ class IngestLog:
 
     # -- writing ---------------------------------------------------------------
     def append(self, payload: bytes) -> int:
-        """Write, flush and fsync one record; return the position after it.
+        """Write and fsync one record; return the position after it (acknowledged)."""
+        position = self.write(payload)
+        self.sync(position)
+        return position
+
+    def write(self, payload: bytes) -> int:
+        """Write one record (not yet durable); return the position `sync` must reach.
 
         On a write error (disk full, file too large) the partial record is cut
         off again and a TransientError says so: the caller answers 503.
         """
         record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         with self._lock:
-            if self._end - self._segments[-1] >= self.segment_bytes:
+            if self._written - self._segments[-1] >= self.segment_bytes:
                 self._rotate()
             before = self._file.tell()
             try:
                 self._file.write(record)
                 self._file.flush()
-                os.fsync(self._file.fileno())
             except OSError as exc:
                 self._undo(before)
                 if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
@@ -134,8 +141,30 @@ class IngestLog:
                         retry_after=30,
                     ) from exc
                 raise TransientError(f"cannot write the ingest log: {exc}", retry_after=5) from exc
-            self._end += len(record)
-            return self._end
+            self._written += len(record)
+            return self._written
+
+    def sync(self, position: int) -> None:
+        """Make everything up to `position` durable (group commit).
+
+        Requests that wrote meanwhile share one fsync: whoever syncs covers
+        every record written before it started, and the others find their
+        position already reached.
+        """
+        with self._sync_lock:
+            if self._end >= position:
+                return
+            with self._lock:
+                target = self._written
+                # A duplicate descriptor stays valid if a rotation closes the file meanwhile.
+                fileno = os.dup(self._file.fileno())
+            try:
+                os.fsync(fileno)
+            except OSError as exc:
+                raise TransientError(f"cannot sync the ingest log: {exc}", retry_after=5) from exc
+            finally:
+                os.close(fileno)
+            self._end = max(self._end, target)
 
     def _undo(self, size: int) -> None:
         with contextlib.suppress(OSError):
@@ -146,9 +175,13 @@ class IngestLog:
         self._file = path.open("ab")
 
     def _rotate(self) -> None:
+        # The finished segment is synced before it is closed, so a later sync
+        # of the new one covers everything before it too.
+        self._file.flush()
+        os.fsync(self._file.fileno())
         self._file.close()
-        self._segments.append(self._end)
-        self._file = (self.directory / _segment_name(self._end)).open("ab")
+        self._segments.append(self._written)
+        self._file = (self.directory / _segment_name(self._written)).open("ab")
         _fsync_dir(self.directory)
 
     # -- reading ---------------------------------------------------------------

@@ -293,10 +293,16 @@ def classify_channel(
         return "social" if "fbclid" in utm or "ttclid" in utm or "li_fat_id" in utm else "direct"
     if ref_host == _host(url):
         return "direct"
-    if _matches(ref_host, WEBMAIL_HOSTS):
+    return _referrer_channel(ref_host)
+
+
+@lru_cache(maxsize=65536)
+def _referrer_channel(host: str) -> Channel:
+    """The channel of an external referrer's host; cached because referrers repeat."""
+    if _matches(host, WEBMAIL_HOSTS):
         return "email"
-    if _matches(ref_host, SEARCH_HOSTS):
+    if _matches(host, SEARCH_HOSTS):
         return "search"
-    if _matches(ref_host, SOCIAL_HOSTS):
+    if _matches(host, SOCIAL_HOSTS):
         return "social"
     return "referral"
