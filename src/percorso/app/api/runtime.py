@@ -63,6 +63,9 @@ class Runtime:
 
     def stop(self) -> None:
         """Move everything acknowledged into the warehouse, then close the stores."""
+        # Give the start-up heap back to the collector, so that interpreter
+        # shutdown frees the native objects in it (DuckDB reports leaks otherwise).
+        gc.unfreeze()
         self.writer.stop()
         self.ingest_log.close()
         self.warehouse.close()
