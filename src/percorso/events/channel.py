@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
 Channel = Literal[
@@ -26,19 +26,7 @@ Channel = Literal[
     "support",
     "survey",
 ]
-CHANNELS: tuple[Channel, ...] = (
-    "social",
-    "search",
-    "email",
-    "paid",
-    "referral",
-    "direct",
-    "form",
-    "crm",
-    "erp",
-    "support",
-    "survey",
-)
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 SourceKind = Literal[
     "web", "app", "server", "social", "mailer", "forms", "crm", "erp", "helpdesk", "survey"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from device_detector import DeviceDetector
 
 Device = Literal["desktop", "mobile", "tablet", "bot", "other"]
-DEVICES: tuple[Device, ...] = ("desktop", "mobile", "tablet", "bot", "other")
+DEVICES: tuple[Device, ...] = get_args(Device)
 
 _TYPE_TO_DEVICE: Mapping[str, Device] = {
     "desktop": "desktop",
