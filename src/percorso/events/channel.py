@@ -251,21 +251,7 @@ def classify_channel(
         return "email"
     if medium in PAID_MEDIA or any(k in utm for k in ("gclid", "gbraid", "wbraid", "msclkid")):
         return "paid"
-    if (
-        medium in SOCIAL_MEDIA
-        or _matches(source_tag, SOCIAL_HOSTS)
-        or source_tag
-        in (
-            "facebook",
-            "instagram",
-            "linkedin",
-            "twitter",
-            "tiktok",
-            "youtube",
-            "pinterest",
-            "whatsapp",
-        )
-    ):
+    if medium in SOCIAL_MEDIA or _social_tag(source_tag):
         return "social"
     if medium in SEARCH_MEDIA:
         return "search"
@@ -282,6 +268,17 @@ def classify_channel(
     if ref_host == _host(url):
         return "direct"
     return _referrer_channel(ref_host)
+
+
+SOCIAL_NAMES = frozenset(
+    {"facebook", "instagram", "linkedin", "twitter", "tiktok", "youtube", "pinterest", "whatsapp"}
+)
+
+
+@lru_cache(maxsize=4096)
+def _social_tag(tag: str) -> bool:
+    """A utm_source naming a social network, by name or host; cached (tags repeat)."""
+    return tag in SOCIAL_NAMES or _matches(tag, SOCIAL_HOSTS)
 
 
 @lru_cache(maxsize=65536)

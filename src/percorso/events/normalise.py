@@ -64,6 +64,10 @@ class EventBuilder:
         default_factory=lambda: {name: [] for name in INCOMING.names}
     )
 
+    _received_key: datetime | None = None
+    _received_utc: datetime = datetime.min
+    _received_naive: datetime = datetime.min
+
     def __len__(self) -> int:
         return len(self.columns["message_id"])
 
@@ -83,9 +87,16 @@ class EventBuilder:
             context.update(message.context)
         else:
             context = message.context
-        received_utc = (
-            received_at.astimezone(UTC) if received_at.tzinfo else received_at.replace(tzinfo=UTC)
-        )
+        # A request's messages share one receive time: convert it once.
+        if received_at is not self._received_key:
+            self._received_key = received_at
+            self._received_utc = (
+                received_at.astimezone(UTC)
+                if received_at.tzinfo
+                else received_at.replace(tzinfo=UTC)
+            )
+            self._received_naive = naive_utc(self._received_utc)
+        received_utc = self._received_utc
         ts = event_time(message, received_utc, batch_sent_at)
         props = message.event_properties
         event = message.event_name
@@ -98,7 +109,7 @@ class EventBuilder:
         c["group_id"].append(message.group_id or None)
         c["previous_id"].append(message.previous_id or None)
         c["ts"].append(naive_utc(ts))
-        c["received_at"].append(naive_utc(received_utc))
+        c["received_at"].append(self._received_naive)
         c["source"].append(source)
         c["channel"].append(
             classify_channel(
