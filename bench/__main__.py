@@ -60,7 +60,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--only", choices=("ingest", "import"), default=None)
     parser.add_argument(
-        "--concurrency", type=int, default=4, help="concurrent HTTP requests (default 4)"
+        "--concurrency",
+        type=int,
+        default=2,
+        # Two requests in flight keep the server busy (it does one request's
+        # Python at a time); more only queue, and with a closed loop the mean
+        # latency is connections x 500 / throughput (bench/README.md).
+        help="concurrent HTTP requests (default 2)",
     )
     parser.add_argument(
         "--profile",
