@@ -216,3 +216,10 @@ def test_waiting_has_a_limit_and_says_what_to_do(home: Path) -> None:
     assert result.returncode == 75
     assert "in use by another Percorso process" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_an_address_that_does_not_exist_exits_2(home: Path) -> None:
+    result = run_cli("serve", "--host", "999.1.1.1", "--port", "0", home=home, timeout=60)
+    assert result.returncode == 2
+    assert "cannot listen on 999.1.1.1" in result.stderr and "--host" in result.stderr
+    assert "Traceback" not in result.stderr
