@@ -379,3 +379,13 @@ def test_basic_auth_header_form(collector: Collector) -> None:
     )
     assert response.status_code == 200
     assert len(collector.events(messageId=message_id)) == 1
+
+
+def test_bad_query_parameters_are_422_json_naming_the_parameter(collector: Collector) -> None:
+    response = collector.client.get(
+        "/api/events",
+        params={"limit": 0},
+        headers={"Authorization": f"Bearer {collector.read_key}"},
+    )
+    assert response.status_code == 422
+    assert "limit" in response.json()["error"]
