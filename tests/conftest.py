@@ -103,6 +103,25 @@ class Server:
         raise AssertionError("the writer did not catch up")
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_server_outlives_its_test() -> Iterator[None]:
+    """A test that fails before stopping its server must not leave it running.
+
+    Only servers started during this test count: module- and session-scoped
+    fixtures start theirs before this fixture and stop them themselves.
+    """
+    base = len(_started)
+    yield
+    while len(_started) > base:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
 def start_server(
     home: Path, *, env: dict[str, str] | None = None, timeout: float = 60, preexec_fn: object = None
 ) -> Server:
@@ -117,6 +136,7 @@ def start_server(
         env={**os.environ, **(env or {})},
         preexec_fn=preexec_fn,  # type: ignore[arg-type]
     )
+    _started.append(process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
