@@ -197,12 +197,7 @@ def prepare(job: ImportJob, path: Path) -> pa.Table:
     extras = carry(stage, source, rest)
     rows = job.settle(source, stage.run()).to_pylist()
 
-    batch = EventBatch(
-        source=job.source,
-        channel_source=job.channel_source,
-        kind="contacts",
-        received_at=job.received_at,
-    )
+    batch = job.batch()
     job.progress.step(f"building events for {len(rows):,} contacts", len(rows))
     _stage_changes(batch, rows, has_previous=found["previous_stage"] is not None)
     _identifies(batch, rows, extras)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from percorso.collect.importers.batch import EventBatch
 from percorso.collect.importers.errors import ImportFileError, ImportRowError
 from percorso.collect.importers.mapping import ColumnMapping, apply_mapping, load_mapping
 from percorso.collect.importers.numbering import ROW
@@ -272,6 +273,15 @@ class ImportJob:
         return written
 
     # -- the one write -------------------------------------------------------------
+    def batch(self) -> EventBatch:
+        """An empty batch of this import's events (its source, kind and receive time)."""
+        return EventBatch(
+            source=self.source,
+            channel_source=self.channel_source,
+            kind=self.kind,
+            received_at=self.received_at,
+        )
+
     def finish(self, events: pa.Table, sink: Sink | None) -> ImportReport:
         """Write the rejects files, then every event in one `sink.write`."""
         rejects_files = self._write_rejects()

@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from percorso.collect.importers.batch import EventBatch
 from percorso.collect.importers.columns import Columns, Role
 from percorso.collect.importers.contacts import EMAIL
 from percorso.collect.importers.job import ImportJob
@@ -230,12 +229,7 @@ def prepare(
         assert line_found is not None
         lines_in = (line_source, str(line_found["order_id"]), line_rows)
     grouped = _group(job, (source, str(found["order_id"]), orders), lines_in, flat=flat)
-    batch = EventBatch(
-        source=job.source,
-        channel_source=job.channel_source,
-        kind="orders",
-        received_at=job.received_at,
-    )
+    batch = job.batch()
     default_currency = currency.strip().upper() or "EUR"
     for order, order_lines in grouped:
         code = order["currency"]

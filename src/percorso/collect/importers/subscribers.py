@@ -196,12 +196,7 @@ def prepare(job: ImportJob, path: Path, *, list_name: str | None = None) -> pa.T
     assert email_col is not None
     activity = any(alias in cols.by_norm for alias in ACTION.aliases)
     job.detected = "mailer activity export" if activity else flavour(cols)
-    batch = EventBatch(
-        source=job.source,
-        channel_source=job.channel_source,
-        kind="subscribers",
-        received_at=job.received_at,
-    )
+    batch = job.batch()
     stage = Stage(source, zone=job.zone, phone_prefix=job.options.phone_prefix)
     stage.field(
         "email", email_col, "email", required=True, need="every row needs the e-mail address"

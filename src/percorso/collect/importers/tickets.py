@@ -20,7 +20,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from percorso.collect.importers.batch import EventBatch
 from percorso.collect.importers.columns import Columns, Role
 from percorso.collect.importers.job import ImportJob
 from percorso.collect.importers.properties import carry
@@ -188,12 +187,7 @@ def prepare(job: ImportJob, path: Path) -> pa.Table:
     extras = carry(stage, source, cols.rest())
     rows = job.settle(source, stage.run()).to_pylist()
 
-    batch = EventBatch(
-        source=job.source,
-        channel_source=job.channel_source,
-        kind="tickets",
-        received_at=job.received_at,
-    )
+    batch = job.batch()
     job.progress.step(f"building events for {len(rows):,} tickets", len(rows))
     for row in rows:
         user_id = row["requester_id"] or row["email"]
