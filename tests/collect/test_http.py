@@ -389,3 +389,17 @@ def test_bad_query_parameters_are_422_json_naming_the_parameter(collector: Colle
     )
     assert response.status_code == 422
     assert "limit" in response.json()["error"]
+
+
+def test_internal_endpoints_need_the_local_token_and_stay_in_the_spool(
+    collector: Collector,
+) -> None:
+    assert collector.client.post("/internal/append", json={}).status_code == 401
+    token = orjson.loads((collector.server.home / "server.json").read_bytes())["token"]
+    headers = {"X-Percorso-Local-Token": token}
+    escaping = collector.client.post(
+        "/internal/append", json={"events": "../percorso.db"}, headers=headers
+    )
+    assert escaping.status_code == 400
+    assert "is not a file in the spool folder" in escaping.json()["error"]
+    assert collector.client.get("/internal/stats", headers=headers).status_code == 200

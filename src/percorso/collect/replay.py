@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from percorso.collect.receive import to_rows
+from percorso.collect.messages import to_rows
 from percorso.errors import UserError
 from percorso.events.schema import INCOMING
 from percorso.warehouse.browse import FailedEvent
