@@ -40,6 +40,7 @@ def create_customer(world: World, person: Person, moment: int, *, email: float, 
         traits["name"] = f"{person.first_name} {person.last_name}"
     if person.crm_id is not None and rng.random() < crm:
         traits["crm_id"] = person.crm_id
+        identifiers.append(("crm_id", person.crm_id))
     if rng.random() < email:
         legacy = person.origin == "agente"
         traits["email"] = (

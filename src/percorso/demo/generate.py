@@ -85,7 +85,8 @@ def generate_chunk(seed: int, index: int, people: int) -> Chunk:
     for person in persons:
         live(world, person)
     events = world.rows.table(np.random.default_rng([seed, index]))
-    return Chunk(index, last - first, events, world.rows.truth_table(), people_table(persons))
+    truth = world.rows.truth_table({p.person_id: p for p in persons})
+    return Chunk(index, last - first, events, truth, people_table(persons))
 
 
 def generate(people: int, seed: int) -> Iterator[Chunk]:

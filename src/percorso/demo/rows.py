@@ -48,8 +48,13 @@ TRUTH_SCHEMA = pa.schema(
         ("person_id", pa.string()),
         ("identifier_kind", pa.string()),
         ("identifier_value", pa.string()),
+        ("piece", pa.string()),
     ]
 )
+"""`piece`: the person's identifiers that events showed together (directly or
+through a chain of events). A person whose second browser never logged in has
+two pieces: no resolver can know they are one person, so the expected number
+of profiles is the number of pieces, not of people."""
 
 
 def dumps(value: Any) -> str:
@@ -72,6 +77,8 @@ class Rows:
         self.traits: list[str] = []
         self.context: list[str] = []
         self.truth: set[tuple[str, str, str]] = set()
+        self._parent: dict[tuple[str, str], tuple[str, str]] = {}
+        """Union-find over (person id, identity key): which identifiers events joined."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -111,13 +118,33 @@ class Rows:
         self.properties.append(properties)
         self.traits.append(traits)
         self.context.append(context if context is not None else INTEGRATIONS[source])
+        shown: list[tuple[str, str]] = []
         if anonymous_id is not None:
             self.truth.add((person.person_id, "anonymous_id", anonymous_id))
+            shown.append(("anonymous_id", anonymous_id))
         if user_id is not None:
             self.truth.add((person.person_id, "user_id", user_id))
+            shown.append(("user_id", user_id))
         for kind, value in identifiers:
             self.saw(person, kind, value)
+            shown.append((kind, value))
+        keys = [_identity_key(person, kind, value) for kind, value in shown]
+        for key in keys[1:]:
+            self._union(keys[0], key)
         return True
+
+    def _find(self, key: tuple[str, str]) -> tuple[str, str]:
+        parent = self._parent.setdefault(key, key)
+        while parent != key:
+            grand = self._parent.setdefault(parent, parent)
+            self._parent[key] = grand
+            key, parent = parent, grand
+        return key
+
+    def _union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
 
     def saw(self, person: Person, kind: IdentifierKind, value: str) -> None:
         """Record an identifier a system received (emails normalised; phones are E.164 already)."""
@@ -155,16 +182,42 @@ class Rows:
         }
         return pa.table(columns, schema=INCOMING)
 
-    def truth_table(self) -> pa.Table:
+    def truth_table(self, people: dict[str, Person]) -> pa.Table:
         rows = sorted(self.truth)
+        roots = [self._find(_identity_key(people[r[0]], r[1], r[2])) for r in rows]
+        # Pieces are numbered per person in the order of their smallest key: deterministic.
+        numbers: dict[tuple[str, str], str] = {}
+        per_person: dict[str, int] = {}
+        for (person_id, _, _), root in sorted(zip(rows, roots, strict=True), key=lambda x: x[1]):
+            if root not in numbers:
+                per_person[person_id] = per_person.get(person_id, 0) + 1
+                numbers[root] = f"{person_id}/{per_person[person_id]}"
         return pa.table(
             {
                 "person_id": [r[0] for r in rows],
                 "identifier_kind": [r[1] for r in rows],
                 "identifier_value": [r[2] for r in rows],
+                "piece": [numbers[root] for root in roots],
             },
             schema=TRUTH_SCHEMA,
         )
+
+
+def _identity_key(person: Person, kind: str, value: str) -> tuple[str, str]:
+    """What an identifier is, whichever field carried it: the CRM's user id is its crm id,
+    a mailer's or help desk's user id is the person's email."""
+    folded = value.strip().lower()
+    if kind in ("email", "user_id") and folded in (
+        person.email,
+        person.alt_email,
+        person.list_email,
+    ):
+        return ("email", folded)
+    if value == person.crm_id:
+        return ("crm_id", value)
+    if value == person.erp_id:
+        return ("erp_id", value)
+    return (kind, value)
 
 
 def _take(values: list[Any], order: np.ndarray[Any, Any]) -> pa.Array:

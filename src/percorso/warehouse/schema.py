@@ -51,4 +51,95 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Identity: derived from events by `percorso.identity`, rebuilt at will.
+        """
+        CREATE TABLE IF NOT EXISTS identity_nodes (
+            node BIGINT NOT NULL,
+            kind VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            component BIGINT NOT NULL,
+            profile_id VARCHAR NOT NULL,
+            first_ts TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_links (
+            link_id VARCHAR NOT NULL,
+            a BIGINT NOT NULL,
+            b BIGINT NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL,
+            message_id VARCHAR NOT NULL,
+            seq BIGINT NOT NULL,
+            evidence BIGINT NOT NULL,
+            status VARCHAR NOT NULL,
+            reason VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_event_nodes (
+            seq BIGINT NOT NULL,
+            node BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_refused (
+            kind VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            events BIGINT NOT NULL,
+            first_ts TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_phone_cache (
+            raw VARCHAR NOT NULL,
+            region VARCHAR NOT NULL,
+            e164 VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_unlinks (
+            link_id VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            changed_at TIMESTAMP NOT NULL,
+            undone_at TIMESTAMP
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_history (
+            changed_at TIMESTAMP NOT NULL,
+            action VARCHAR NOT NULL,
+            profile_id VARCHAR NOT NULL,
+            other_profiles VARCHAR NOT NULL,
+            links VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS identity_state (
+            key VARCHAR PRIMARY KEY,
+            value VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS profiles (
+            profile_id VARCHAR NOT NULL,
+            name VARCHAR,
+            email VARCHAR,
+            identifiers BIGINT NOT NULL,
+            first_seen TIMESTAMP,
+            last_seen TIMESTAMP,
+            events BIGINT NOT NULL,
+            channels VARCHAR NOT NULL,
+            devices VARCHAR NOT NULL,
+            sources VARCHAR NOT NULL,
+            orders BIGINT NOT NULL,
+            revenue DOUBLE NOT NULL,
+            traits VARCHAR NOT NULL
+        )
+        """,
+    ),
 )
