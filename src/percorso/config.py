@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a CLI command waits for another one that holds the embedded warehouse.",
     )
+    identity_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between the server's identity updates (profiles follow new events).",
+    )
 
     @property
     def resolved_home(self) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 import pyarrow as pa
@@ -23,6 +24,10 @@ import pyarrow.ipc as ipc
 from percorso.collect.local import ServerInfo, running_server
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
+from percorso.identity.lookup import Conflict, Profile, ProfilePage, Refused, Timeline
+from percorso.identity.resolver import UnmergeResult, UpdateResult
+from percorso.identity.rules import load_rules
+from percorso.identity.service import ProfileService
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
 from percorso.warehouse.store import AppendResult, Warehouse, WarehouseBusy
@@ -44,6 +49,23 @@ class Sink(Protocol):
 
     def failed(self, source: str | None = None) -> list[FailedEvent]: ...
 
+    @property
+    def profiles(self) -> Profiles: ...
+
+
+class Profiles(Protocol):
+    """What the CLI needs of identity; `ProfileService` here, `RemoteProfiles` through a server."""
+
+    def rebuild(self) -> UpdateResult: ...
+    def profile(self, identifier: str) -> Profile: ...
+    def timeline(self, profile_id: str, *, limit: int = 100, offset: int = 0) -> Timeline: ...
+    def search(
+        self, query: str | None = None, *, limit: int = 50, offset: int = 0
+    ) -> ProfilePage: ...
+    def conflicts(self) -> list[Conflict]: ...
+    def refused(self, limit: int = 100) -> list[Refused]: ...
+    def unmerge(self, link_id: str, reason: str, *, undo: bool = False) -> UnmergeResult: ...
+
 
 def write_arrow(table: pa.Table, path: Path) -> None:
     with pa.OSFile(str(path), "wb") as handle, ipc.new_file(handle, table.schema) as writer:
@@ -61,6 +83,13 @@ class LocalSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.warehouse = Warehouse(settings.resolved_warehouse_url)
+        self._profiles: ProfileService | None = None
+
+    @property
+    def profiles(self) -> ProfileService:
+        if self._profiles is None:
+            self._profiles = ProfileService(self.warehouse, load_rules(self.settings.resolved_home))
+        return self._profiles
 
     def write(
         self,
@@ -76,6 +105,7 @@ class LocalSink:
         )
 
     def stats(self) -> StoreStats:
+        self.profiles.refresh()
         return store_stats(self.warehouse)
 
     def failed(self, source: str | None = None) -> list[FailedEvent]:
@@ -142,8 +172,59 @@ class RemoteSink:
         rows = self._call("GET", "/internal/failed", params=params)
         return [FailedEvent.model_validate(row) for row in rows]
 
+    @property
+    def profiles(self) -> RemoteProfiles:
+        return RemoteProfiles(self)
+
     def close(self) -> None:
         self.client.close()
+
+
+class RemoteProfiles:
+    """Identity through a running server (the same handlers as /api/profiles)."""
+
+    def __init__(self, sink: RemoteSink) -> None:
+        self._call = sink._call
+
+    def rebuild(self) -> UpdateResult:
+        return UpdateResult(**self._call("POST", "/internal/identity/rebuild"))
+
+    def profile(self, identifier: str) -> Profile:
+        body = self._call(
+            "GET", f"/internal/profiles/{quote(identifier, safe='')}", params={"timeline_limit": 1}
+        )
+        return Profile.model_validate(body["profile"])
+
+    def timeline(self, profile_id: str, *, limit: int = 100, offset: int = 0) -> Timeline:
+        body = self._call(
+            "GET",
+            f"/internal/profiles/{quote(profile_id, safe='')}",
+            params={"timeline_limit": limit, "timeline_offset": offset},
+        )
+        return Timeline.model_validate(body["timeline"])
+
+    def search(self, query: str | None = None, *, limit: int = 50, offset: int = 0) -> ProfilePage:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if query:
+            params["query"] = query
+        return ProfilePage.model_validate(self._call("GET", "/internal/profiles", params=params))
+
+    def conflicts(self) -> list[Conflict]:
+        return [
+            Conflict.model_validate(c) for c in self._call("GET", "/internal/identity/conflicts")
+        ]
+
+    def refused(self, limit: int = 100) -> list[Refused]:
+        rows = self._call("GET", "/internal/identity/refused", params={"limit": limit})
+        return [Refused.model_validate(r) for r in rows]
+
+    def unmerge(self, link_id: str, reason: str, *, undo: bool = False) -> UnmergeResult:
+        body = self._call(
+            "POST",
+            "/internal/identity/unmerge",
+            json={"link_id": link_id, "reason": reason, "undo": undo},
+        )
+        return UnmergeResult(**body)
 
 
 def _tell_waiting(settings: Settings) -> Callable[[], None]:

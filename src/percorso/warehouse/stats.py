@@ -36,6 +36,8 @@ class StoreStats(BaseModel):
     by_source: list[SourceTotal]
     by_channel: list[ChannelTotal]
     by_day: list[DayTotal]
+    profiles: int
+    """People resolved from the events' identifiers (see docs/identity.md)."""
 
 
 def store_stats(warehouse: Warehouse) -> StoreStats:
@@ -56,6 +58,7 @@ def store_stats(warehouse: Warehouse) -> StoreStats:
     by_day = warehouse.execute_ibis(
         events.group_by(day).aggregate(events=events.count()).order_by("day")
     )
+    profiles = int(warehouse.execute_ibis(warehouse.ibis.table("profiles").count()))
     first = totals["first"].iloc[0]
     last = totals["last"].iloc[0]
     return StoreStats(
@@ -76,4 +79,5 @@ def store_stats(warehouse: Warehouse) -> StoreStats:
             DayTotal(day=d, events=int(n))
             for d, n in zip(by_day["day"], by_day["events"], strict=True)
         ],
+        profiles=profiles,
     )

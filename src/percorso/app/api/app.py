@@ -12,7 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from percorso import __version__
-from percorso.app.api import collect, dashboard, events, health, internal, snippet, stats
+from percorso.app.api import (
+    collect,
+    dashboard,
+    events,
+    health,
+    internal,
+    profiles,
+    snippet,
+    stats,
+)
 from percorso.app.api.responses import JSONResponse
 from percorso.app.api.runtime import Runtime
 from percorso.config import Settings
@@ -78,8 +87,9 @@ def create_app(
             status_code=422,
         )
 
-    for module in (collect, dashboard, events, health, internal, snippet, stats):
+    for module in (collect, dashboard, events, health, internal, profiles, snippet, stats):
         app.include_router(module.router)
+    app.include_router(profiles.internal)
     # Found through the installed package, wherever it lives (not the working directory).
     app.mount("/static", StaticFiles(packages=[("percorso.app.web", "static")]), name="static")
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -9,6 +11,7 @@ from pydantic import BaseModel
 from percorso.app.api.deps import LocalCli, RuntimeDep
 from percorso.collect.sink import read_arrow
 from percorso.errors import UserError
+from percorso.identity.lookup import Conflict, Refused
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
 
@@ -54,7 +57,37 @@ async def append(request: AppendRequest, rt: RuntimeDep) -> AppendResponse:
 
 @router.get("/stats")
 async def stats(rt: RuntimeDep) -> StoreStats:
+    await run_in_threadpool(rt.profiles.refresh)
     return await run_in_threadpool(store_stats, rt.warehouse)
+
+
+class UnmergeRequest(BaseModel):
+    link_id: str
+    reason: str = ""
+    undo: bool = False
+
+
+@router.post("/identity/rebuild")
+async def identity_rebuild(rt: RuntimeDep) -> dict[str, object]:
+    return asdict(await run_in_threadpool(rt.profiles.rebuild))
+
+
+@router.post("/identity/unmerge")
+async def identity_unmerge(request: UnmergeRequest, rt: RuntimeDep) -> dict[str, object]:
+    result = await run_in_threadpool(
+        lambda: rt.profiles.unmerge(request.link_id, request.reason, undo=request.undo)
+    )
+    return asdict(result)
+
+
+@router.get("/identity/conflicts")
+async def identity_conflicts(rt: RuntimeDep) -> list[Conflict]:
+    return await run_in_threadpool(rt.profiles.conflicts)
+
+
+@router.get("/identity/refused")
+async def identity_refused(rt: RuntimeDep, limit: int = 100) -> list[Refused]:
+    return await run_in_threadpool(rt.profiles.refused, limit)
 
 
 @router.get("/failed")

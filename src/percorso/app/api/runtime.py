@@ -12,6 +12,8 @@ from percorso.collect.writer import STREAM, BackgroundWriter
 from percorso.config import Settings
 from percorso.events.device import warm_up
 from percorso.govern.keys import KeyService
+from percorso.identity.rules import load_rules
+from percorso.identity.service import ProfileService, Refresher
 from percorso.operational.db import Database
 from percorso.warehouse.store import Warehouse
 
@@ -25,6 +27,8 @@ class Runtime:
     ingest_log: IngestLog
     writer: BackgroundWriter
     collector: Collector
+    profiles: ProfileService
+    refresher: Refresher
     local_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @classmethod
@@ -45,6 +49,10 @@ class Runtime:
             pass
         writer.start()
         keys = KeyService(database)
+        profiles = ProfileService(warehouse, load_rules(settings.resolved_home))
+        profiles.refresh()
+        refresher = Refresher(profiles, settings.identity_interval)
+        refresher.start()
         warm_up()
         # Start-up leaves ~240k long-lived objects (libraries, detector rules);
         # freezing them keeps each full collection from walking them again,
@@ -59,6 +67,8 @@ class Runtime:
             ingest_log=ingest_log,
             writer=writer,
             collector=Collector(settings, keys, writer),
+            profiles=profiles,
+            refresher=refresher,
         )
 
     def stop(self) -> None:
@@ -66,6 +76,7 @@ class Runtime:
         # Give the start-up heap back to the collector, so that interpreter
         # shutdown frees the native objects in it (DuckDB reports leaks otherwise).
         gc.unfreeze()
+        self.refresher.stop()
         self.writer.stop()
         self.ingest_log.close()
         self.warehouse.close()

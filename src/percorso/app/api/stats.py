@@ -13,5 +13,6 @@ router = APIRouter(prefix="/api", tags=["stats"])
 
 @router.get("/stats")
 async def stats(rt: RuntimeDep) -> StoreStats:
-    """Events, failed events, sources, first and last event; totals per source, channel and day."""
+    """Events, failed events, profiles, sources, first and last event; totals per source, channel and day."""
+    await run_in_threadpool(rt.profiles.refresh)
     return await run_in_threadpool(store_stats, rt.warehouse)
