@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--events N] [--only ingest|import]`: every benchmark, one table.
+"""`python -m bench [--quick] [--events N] [--only ingest|import|identity]`: every benchmark, one table.
 
 Exits 1 when a run failed (a refused request, a warehouse that does not hold
 exactly what was acknowledged, a benchmark that raised); a target missed is
@@ -27,7 +27,10 @@ QUICK_EVENTS = 20_000
 DEFAULT_EVENTS = 200_000
 # The rows that make a run invalid rather than merely slow, and those that make it noisy.
 RUN_CHECKS = ("non-2xx responses", "warehouse holds exactly N events")
-NOISE_CHECKS = ("other processes' CPU during the HTTP run",)
+NOISE_CHECKS = (
+    "other processes' CPU during the HTTP run",
+    "other processes' CPU during the identity timings",
+)
 
 
 def machine() -> str:
@@ -56,9 +59,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--events",
         type=int,
         default=None,
-        help=f"events sent through HTTP, and rows imported (default {DEFAULT_EVENTS:,})",
+        help=(
+            f"events sent through HTTP, rows imported, and events of the demo company "
+            f"whose identity graph is rebuilt (default {DEFAULT_EVENTS:,})"
+        ),
     )
-    parser.add_argument("--only", choices=("ingest", "import"), default=None)
+    parser.add_argument("--only", choices=("ingest", "import", "identity"), default=None)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -165,6 +171,23 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows += found
             ok = ok and fine
+
+    if args.only in (None, "identity"):
+        from bench import bench_identity
+
+        links = bench_identity.QUICK_LINKS if args.quick else bench_identity.LINKS
+        found, fine = _guarded(
+            "identity",
+            lambda: bench_identity.run(
+                links,
+                args.events,
+                repeat=1 if args.quick else bench_identity.REPEAT,
+                say=lambda text: console.print(f"  {text}", markup=False, highlight=False),
+            ),
+            console,
+        )
+        rows += found
+        ok = ok and fine
 
     if rows:
         report.show(

@@ -34,6 +34,7 @@ def stats(by_day: list[DayTotal]) -> StoreStats:
             ChannelTotal(channel="form", events=total - total // 4 - 1),
         ],
         by_day=by_day,
+        profiles=total // 10,
     )
 
 

@@ -25,6 +25,7 @@ async def overview(
 ) -> HTMLResponse:
     """Totals per source, channel and day; the language from ?lang=, the browser, or Italian."""
     language = negotiate(lang, accept_language)
+    await run_in_threadpool(rt.profiles.refresh)
     stats = await run_in_threadpool(store_stats, rt.warehouse)
     collector = str(request.base_url).rstrip("/")
     return HTMLResponse(
