@@ -50,25 +50,32 @@ def line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model an annotation holds (directly, in a list, or as a dict's values); is it a dict?"""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = getattr(annotation, "__origin__", None)
+    for arg in reversed(getattr(annotation, "__args__", ())):
+        found, _ = _model_in(arg)
+        if found is not None:
+            return found, origin is dict
+    return None, False
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The keys allowed where `loc` points, for a did-you-mean."""
-    current: Any = model
+    current: type[BaseModel] | None = model
+    skip_key = False
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        if skip_key:  # a key of a mapping (a kind's name), not a field
+            skip_key = False
+            continue
+        if current is None or part not in current.model_fields:
             return []
-        annotation = fields[part].annotation
-        args = [a for a in getattr(annotation, "__args__", ()) if isinstance(a, type)]
-        candidates = [
-            a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if not candidates:
-            return []
-        current = candidates[-1]
-    fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+        current, skip_key = _model_in(current.model_fields[part].annotation)
+    return list(current.model_fields) if current is not None and not skip_key else []
 
 
 def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:

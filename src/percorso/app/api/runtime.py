@@ -49,8 +49,8 @@ class Runtime:
             pass
         writer.start()
         keys = KeyService(database)
+        # Profiles catch up in the background (and before any read), not before serving.
         profiles = ProfileService(warehouse, load_rules(settings.resolved_home))
-        profiles.refresh()
         refresher = Refresher(profiles, settings.identity_interval)
         refresher.start()
         warm_up()

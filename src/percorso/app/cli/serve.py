@@ -13,6 +13,7 @@ from rich.console import Console
 from percorso.app.cli import settings_of
 from percorso.collect.local import ServerInfo, running_server
 from percorso.errors import UserError
+from percorso.identity.rules import load_rules
 
 out = Console(highlight=False, stderr=True, soft_wrap=True)
 
@@ -57,6 +58,8 @@ def serve(
             "port": port if port is not None else base.port,
         }
     )
+    # A mistake in identity.yaml is the user's to fix: say so before serving.
+    load_rules(settings.resolved_home)
     other = running_server(settings)
     if other is not None:
         raise UserError(

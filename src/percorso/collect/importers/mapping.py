@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 
 from percorso.collect.importers.errors import ImportFileError
 from percorso.collect.importers.readers import SourceTable
+from percorso.yaml_models import line_of
 
 ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -44,23 +45,6 @@ class ColumnMapping(BaseModel):
                 )
             seen[target] = source
         return self
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The line of the YAML node a pydantic error location points at."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if str(key_node.value) == str(key):
-                line = key_node.start_mark.line + 1
-                node = value_node
-                break
-        else:
-            break
-    return line
 
 
 def load_mapping(path: Path) -> ColumnMapping:
@@ -92,7 +76,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = tuple(first["loc"])
         key = ".".join(str(part) for part in loc) or "columns"
-        line = _line_of(root, loc)
+        line = line_of(root, loc)
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(loc[0]), ["columns"], n=1)
