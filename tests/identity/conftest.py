@@ -76,12 +76,15 @@ def event_table(events: Iterable[Event]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=INCOMING)
 
 
-@dataclass
+@dataclass(repr=False)
 class World:
     """One warehouse, its rules and its identity graph."""
 
     warehouse: Warehouse
     rules: IdentityRules = field(default_factory=IdentityRules)
+
+    def __repr__(self) -> str:  # short, for assertion messages
+        return f"World({self.warehouse.url})"
 
     @property
     def resolver(self) -> IdentityResolver:

@@ -49,9 +49,8 @@ def observe(cur: duckdb.DuckDBPyConnection, rules: IdentityRules, lo: int, hi: i
     entries = [
         f"{{kind: {uid_kind}, raw: user_id, ord: 0}}",
         "{kind: 'anonymous_id', raw: anonymous_id, ord: 1}",
-        # Segment's previousId is an earlier user id or the anonymous id: link both readings.
-        f"{{kind: {uid_kind}, raw: previous_id, ord: 2}}",
-        "{kind: 'anonymous_id', raw: previous_id, ord: 3}",
+        # An alias's previousId: the anonymous id, unless the rules say it is a user id.
+        f"{{kind: {lit(rules.previous_id_kind)}, raw: previous_id, ord: 2}}",
     ]
     ord_ = 10
     for kind, rule in rules.kinds.items():

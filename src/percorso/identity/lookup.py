@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from percorso.errors import NotFound, UserError
 from percorso.identity.rules import IdentityRules
-from percorso.identity.values import normalise_phone
+from percorso.identity.values import normalise_phone, normalise_value
 from percorso.warehouse.store import Warehouse
 
 PROFILE_ID = re.compile(r"^p[0-9a-f]{15}$")
@@ -147,7 +147,8 @@ def find_profile_id(warehouse: Warehouse, rules: IdentityRules, identifier: str)
     kind, sep, rest = text.partition(":")
     candidates: list[tuple[str | None, str]] = []
     if sep and kind in rules.kinds:
-        candidates.append((kind, rest.strip()))
+        wanted = normalise_value(rules.kinds[kind], rest, rules.phone_region)
+        candidates.append((kind, wanted if wanted is not None else rest.strip()))
     else:
         candidates.append((None, text))
         candidates.append((None, text.lower()))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import duckdb
 
 from percorso.events.channel import source_kind
-from percorso.identity.rules import IdentityRules
-from percorso.identity.values import lit
+from percorso.identity.rules import INVALID_VALUES, IdentityRules
+from percorso.identity.values import lit, stripped
 
 ORDER_EVENTS = ("order_placed",)
 
@@ -46,6 +46,8 @@ def materialise(cur: duckdb.DuckDBPyConnection, rules: IdentityRules) -> int:
     erp = [s for s in sources if source_kind(s) == "erp"]
     erp_sql = ", ".join(lit(s) for s in erp) if erp else "NULL"
     orders_sql = ", ".join(lit(e) for e in ORDER_EVENTS)
+    # A trait saying "undefined" must not hide the value the person gave ("0" can be a real value).
+    placeholders = ", ".join(lit(v) for v in sorted(INVALID_VALUES - {"0"}))
     cur.execute(
         f"""
         INSERT INTO profiles
@@ -78,8 +80,9 @@ def materialise(cur: duckdb.DuckDBPyConnection, rules: IdentityRules) -> int:
             ) GROUP BY profile_id
         ),
         ord AS (
-            SELECT profile_id, count(*) AS orders, coalesce(sum(total), 0) AS revenue FROM (
-                SELECT profile_id, json_extract_string(properties, '$.order_id') AS order_id,
+            SELECT profile_id, count(*) AS orders, round(coalesce(sum(total), 0), 2) AS revenue FROM (
+                SELECT profile_id,
+                       coalesce(json_extract_string(properties, '$.order_id'), '#' || seq) AS order_id,
                        max(TRY_CAST(json_extract_string(properties, '$.total') AS DOUBLE)) AS total
                 FROM _pev
                 WHERE source IN ({erp_sql}) AND event IN ({orders_sql})
@@ -98,6 +101,8 @@ def materialise(cur: duckdb.DuckDBPyConnection, rules: IdentityRules) -> int:
             SELECT profile_id, json_group_object(key, value)::VARCHAR AS traits FROM (
                 SELECT profile_id, key, arg_min(value, (priority, -epoch_us(ts), -seq)) AS value
                 FROM kv WHERE value IS NOT NULL AND CAST(value AS VARCHAR) NOT IN ('null', '""')
+                  AND lower({stripped("json_extract_string(value, '$')")})
+                      NOT IN ({placeholders})
                 GROUP BY profile_id, key ORDER BY key
             ) GROUP BY profile_id
         )

@@ -41,7 +41,6 @@ DERIVED_TABLES = (
     "identity_links",
     "identity_event_nodes",
     "identity_refused",
-    "identity_history",
     "profiles",
 )
 T = TypeVar("T")

@@ -53,6 +53,9 @@ INVALID_VALUES: Final[frozenset[str]] = frozenset(
 )
 """Values that code writes when it has no value; refused as identifiers (compared lower-cased)."""
 
+RESOLVER_VERSION: Final = 2
+"""Raised when the way identifiers are read or normalised changes: stored graphs are rebuilt."""
+
 MAX_LENGTH: Final = 200
 """Longer values are refused: identifiers are short, a long one is a payload that slipped in."""
 
@@ -142,13 +145,16 @@ class IdentityRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kinds: dict[KindName, KindRule] = Field(default_factory=_default_kinds)
-    """Identifier kinds; a kind named here replaces the default rule of that name."""
+    """Identifier kinds; in a file, a kind's unwritten keys keep their default."""
     user_id_kind: dict[str, KindName] = Field(default_factory=lambda: dict(DEFAULT_USER_ID_KIND))
     """Source name or kind of source -> the kind its `userId` is."""
     source_priority: list[str] = Field(default_factory=lambda: list(DEFAULT_SOURCE_PRIORITY))
     """Sources (names or kinds), most trusted first: a profile's trait comes from the first."""
     phone_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "IT"
     """Country of phone numbers written without an international prefix."""
+    previous_id_kind: KindName = "anonymous_id"
+    """What an alias's `previousId` is: the anonymous id (analytics.js) or, when a
+    system aliases one user id to another, `user_id`."""
 
     def kind_of_user_id(self, source: str) -> str:
         if source in self.user_id_kind:
@@ -169,9 +175,8 @@ class IdentityRules(BaseModel):
 
     def fingerprint(self) -> str:
         """Changes whenever a rule changes: the stored graph was built with other rules."""
-        return hashlib.sha256(
-            orjson.dumps(self.model_dump(), option=orjson.OPT_SORT_KEYS)
-        ).hexdigest()[:16]
+        described = {"resolver": RESOLVER_VERSION, **self.model_dump()}
+        return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 class RulesFile(BaseModel):
@@ -183,20 +188,30 @@ class RulesFile(BaseModel):
     user_id_kind: dict[str, KindName] = Field(default_factory=dict)
     source_priority: list[str] | None = None
     phone_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    previous_id_kind: KindName | None = None
 
 
-def merged(written: RulesFile) -> IdentityRules:
+def merged(written: RulesFile, label: str = "identity rules") -> IdentityRules:
+    """The defaults with what the file says; a kind's unwritten keys keep their default."""
     rules = IdentityRules()
-    rules.kinds.update(written.kinds)
+    for name, rule in written.kinds.items():
+        default = rules.kinds.get(name)
+        rules.kinds[name] = (
+            default.model_copy(update=rule.model_dump(exclude_unset=True)) if default else rule
+        )
     rules.user_id_kind.update(written.user_id_kind)
     if written.source_priority is not None:
         rules.source_priority = written.source_priority
     if written.phone_region is not None:
         rules.phone_region = written.phone_region
-    for source, kind in rules.user_id_kind.items():
+    if written.previous_id_kind is not None:
+        rules.previous_id_kind = written.previous_id_kind
+    named = [(f"user_id_kind.{s}", k) for s, k in rules.user_id_kind.items()]
+    named.append(("previous_id_kind", rules.previous_id_kind))
+    for key, kind in named:
         if kind not in rules.kinds:
             raise UserError(
-                f'identity rules: user_id_kind "{source}" names the kind "{kind}", which is not declared; '
+                f'{label}: key "{key}" names the kind "{kind}", which is not declared; '
                 f"declare it under kinds: or use one of {', '.join(sorted(rules.kinds))}"
             )
     return rules
@@ -207,4 +222,4 @@ def load_rules(home: Path) -> IdentityRules:
     path = home / "identity.yaml"
     if not path.exists():
         return IdentityRules()
-    return merged(load_model(path, RulesFile, "identity rules file"))
+    return merged(load_model(path, RulesFile, "identity rules file"), str(path))

@@ -27,6 +27,18 @@ def like_pattern(blocked: str) -> str:
     return escaped.replace("*", "%")
 
 
+def normalise_value(rule: KindRule, raw: str, region: str) -> str | None:
+    """A value as the warehouse normalises it (for looking one up)."""
+    text = raw.strip().strip("\u200b\ufeff").strip()
+    if rule.normalise == "phone":
+        return normalise_phone(text, region)
+    if rule.normalise in ("email", "lower"):
+        return text.lower()
+    if rule.normalise == "upper":
+        return text.upper()
+    return text
+
+
 def normalise_phone(raw: str, region: str) -> str | None:
     """E.164, or None when it is not a possible number."""
     try:
@@ -44,20 +56,28 @@ def phone_table(raws: Iterable[str], region: str) -> tuple[list[str], list[str |
     return raw_list, [normalise_phone(raw, region) for raw in raw_list]
 
 
+SPACE = r"[\s\x{00A0}\x{2007}\x{202F}\x{200B}\x{FEFF}]"
+"""White space as RE2 sees it, plus the no-break and zero-width spaces that pasted text carries."""
+STRIP_PATTERN = f"^{SPACE}+|{SPACE}+$"
+
+
+def stripped(raw: str) -> str:
+    """SQL for `raw` without leading and trailing white space of any kind (trim() keeps newlines)."""
+    return f"regexp_replace({raw}, {lit(STRIP_PATTERN)}, '', 'g')"
+
+
 def normalised_sql(rule: KindRule, raw: str, phone: str) -> str:
     """SQL for the normalised value of `raw` (a column) under `rule`.
 
     `phone` is the column holding the E.164 form looked up from the cache.
     """
-    if rule.normalise == "email":
-        return f"lower(trim({raw}))"
     if rule.normalise == "phone":
         return phone
-    if rule.normalise == "lower":
-        return f"lower(trim({raw}))"
+    if rule.normalise in ("email", "lower"):
+        return f"lower({stripped(raw)})"
     if rule.normalise == "upper":
-        return f"upper(trim({raw}))"
-    return f"trim({raw})"
+        return f"upper({stripped(raw)})"
+    return stripped(raw)
 
 
 def refusal_sql(rules: IdentityRules, kind: str, value: str, raw: str) -> str:
@@ -65,9 +85,9 @@ def refusal_sql(rules: IdentityRules, kind: str, value: str, raw: str) -> str:
     rule = rules.kinds[kind]
     invalid = ", ".join(lit(v) for v in sorted(INVALID_VALUES))
     cases = [
-        f"WHEN lower(trim({raw})) IN ({invalid}) THEN 'placeholder value'",
+        f"WHEN lower({stripped(raw)}) IN ({invalid}) THEN 'placeholder value'",
         f"WHEN length({raw}) > {MAX_LENGTH} THEN 'longer than {MAX_LENGTH} characters'",
-        f"WHEN left(trim({raw}), 1) IN ('{{', '[') THEN 'not a single value'",
+        f"WHEN left({stripped(raw)}, 1) IN ('{{', '[') THEN 'not a single value'",
     ]
     if rule.normalise == "email":
         cases.append(
