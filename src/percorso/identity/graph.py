@@ -9,11 +9,15 @@ group-bys that any SQL engine runs (no recursion, no user functions):
 
 1. every node starts with the smallest of itself and its neighbours;
 2. each round, a node takes the smallest label among its neighbours' labels
-   (hooking), then the label of its label (jumping), which halves the
-   distance to the root, so rounds grow with the log of a component's
-   diameter instead of the diameter;
-3. only edges next to a node whose label changed can change anything, so each
-   round joins the edges of the changed nodes only (the frontier).
+   (hooking) and the new label of its label (jumping), which shortcuts
+   chains, so rounds grow far slower than a component's diameter;
+3. only a node whose label changed can change anything, so each round joins
+   the edges of the changed nodes only (the frontier) and writes only the
+   nodes that improve.
+
+Hooking alone already converges to the smallest node of each component
+(labels only decrease and every decrease is passed on to the neighbours);
+jumping only makes it converge in fewer rounds.
 
 The per-kind caps are a sequential rule (the earliest links win), applied in
 Python by `capped_components` to the few components that break a cap.
@@ -60,32 +64,26 @@ def components(cur: duckdb.DuckDBPyConnection, links: str, out: str) -> int:
     while rounds < MAX_ROUNDS:
         rounds += 1
         # Hooking: neighbours of changed nodes may take the changed labels.
-        # Jumping: a node's label takes its label's label.
+        # Jumping: nodes whose label is a changed node take that node's new label.
+        # Only the nodes that improve are written, so late rounds cost little.
         cur.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _cc_next AS
-            WITH offers AS (
-                SELECT e.d AS node, min(c.label) AS label
-                FROM _cc_changed c JOIN _cc_edges e ON e.s = c.node
-                GROUP BY e.d
+            WITH candidates AS (
+                SELECT e.d AS node, c.label FROM _cc_changed c JOIN _cc_edges e ON e.s = c.node
+                UNION ALL
+                SELECT l.node, c.label FROM {out} l JOIN _cc_changed c ON l.label = c.node
             ),
-            hooked AS (
-                SELECT l.node, CASE WHEN o.label < l.label THEN o.label ELSE l.label END AS label,
-                       l.label AS old
-                FROM {out} l LEFT JOIN offers o ON o.node = l.node
-            )
-            SELECT h.node, least(h.label, coalesce(p.label, h.label)) AS label, h.old
-            FROM hooked h LEFT JOIN {out} p ON p.node = h.label
+            best AS (SELECT node, min(label) AS label FROM candidates GROUP BY node)
+            SELECT b.node, b.label FROM best b JOIN {out} l ON l.node = b.node
+            WHERE b.label < l.label
             """
         )
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _cc_changed AS "
-            "SELECT node, label FROM _cc_next WHERE label <> old"
-        )
-        changed = cur.execute("SELECT count(*) FROM _cc_changed").fetchone()
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT node, label FROM _cc_next")
+        changed = cur.execute("SELECT count(*) FROM _cc_next").fetchone()
         if not changed or changed[0] == 0:
             break
+        cur.execute(f"UPDATE {out} SET label = n.label FROM _cc_next n WHERE {out}.node = n.node")
+        cur.execute("CREATE OR REPLACE TEMP TABLE _cc_changed AS SELECT node, label FROM _cc_next")
     else:  # pragma: no cover - a component with a diameter beyond 2**200 cannot exist
         raise RuntimeError("connected components did not converge")
     for table in ("_cc_edges", "_cc_changed", "_cc_next"):
