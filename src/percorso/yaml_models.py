@@ -96,11 +96,21 @@ def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
         raise YamlFileError(label, f"{where}not valid YAML ({problem})") from exc
 
 
-def validation_message(exc: ValidationError, model: type[BaseModel], root: yaml.Node | None) -> str:
-    """The first error of a validation, as `line N, key "a.b": what is wrong`."""
+def validation_message(
+    exc: ValidationError,
+    model: type[BaseModel],
+    root: yaml.Node | None,
+    *,
+    whole: str = "(top level)",
+) -> str:
+    """The first error of a validation, as `line N, key "a.b": what is wrong`.
+
+    `whole` is the key named by an error about the whole file (a model validator's).
+    """
+    # A misspelt key is both "unknown" and "the right one is missing": the first says more.
     first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(first["loc"])
-    key = ".".join(str(part) for part in loc) or "(top level)"
+    key = ".".join(str(part) for part in loc) or whole
     line = line_of(root, loc)
     message = str(first["msg"])
     if first["type"] == "extra_forbidden":
@@ -108,6 +118,8 @@ def validation_message(exc: ValidationError, model: type[BaseModel], root: yaml.
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         if close:
             message = f'unknown key; did you mean "{close[0]}"?'
+        elif len(allowed) == 1:
+            message = f'unknown key; the only key is "{allowed[0]}"'
         elif allowed:
             message = "unknown key; allowed here: " + ", ".join(allowed)
         else:

@@ -14,12 +14,20 @@ its MD5: stable across engines and versions, unlike a built-in hash).
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from percorso.identity.rules import IdentityRules
-from percorso.identity.values import lit, normalised_sql, phone_table, refusal_sql
+from percorso.identity.values import lit, normalise_phone, normalised_sql, refusal_sql
 
 NODE_SQL = "CAST(('0x' || left(md5(kind || ':' || value), 15)) AS BIGINT)"
 PROFILE_SQL = "'p' || lpad(lower(to_hex({label})), 15, '0')"
+EARLIEST_SQL = """
+    min(ts) AS ts,
+    arg_min(source, (ts, source, message_id)) AS source,
+    arg_min(message_id, (ts, source, message_id)) AS message_id,
+    arg_min(seq, (ts, source, message_id)) AS seq
+"""
+"""A link's provenance: its earliest evidence, by event time, then source and message id."""
 
 
 def profile_id(label: int) -> str:
@@ -114,9 +122,8 @@ def _cache_phones(cur: duckdb.DuckDBPyConnection, rules: IdentityRules, kinds: l
     ).fetchall()
     if not rows:
         return
-    import pyarrow as pa
-
-    raws, e164 = phone_table((row[0] for row in rows), rules.phone_region)
+    raws = [row[0] for row in rows]
+    e164 = [normalise_phone(raw, rules.phone_region) for raw in raws]
     table = pa.table(
         {
             "raw": pa.array(raws, pa.string()),
@@ -154,17 +161,16 @@ def link(cur: duckdb.DuckDBPyConnection) -> None:
         """
     )
     cur.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _id_links AS
-        SELECT least(o.node, a.node) AS a, greatest(o.node, a.node) AS b,
-               min(o.ts) AS ts,
-               arg_min(o.source, (o.ts, o.source, o.message_id)) AS source,
-               arg_min(o.message_id, (o.ts, o.source, o.message_id)) AS message_id,
-               arg_min(o.seq, (o.ts, o.source, o.message_id)) AS seq,
-               count(*) AS evidence
-        FROM _id_ok o JOIN _id_anchor a ON a.seq = o.seq
-        WHERE o.node <> a.node
-        GROUP BY 1, 2
+        SELECT a, b, {EARLIEST_SQL}, count(*) AS evidence
+        FROM (
+            SELECT least(o.node, a.node) AS a, greatest(o.node, a.node) AS b,
+                   o.ts, o.source, o.message_id, o.seq
+            FROM _id_ok o JOIN _id_anchor a ON a.seq = o.seq
+            WHERE o.node <> a.node
+        )
+        GROUP BY a, b
         """
     )
     cur.execute("DROP TABLE _id_ok")

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from percorso.errors import NotFound, UserError
 from percorso.identity.graph import capped_components, components, over_cap
-from percorso.identity.links import PROFILE_SQL, link, observe
+from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
 from percorso.warehouse.store import Warehouse
@@ -163,24 +163,29 @@ class IdentityResolver:
             """
         )
         cur.execute("INSERT INTO identity_event_nodes SELECT seq, node FROM _id_anchor")
-        # Known pairs gain evidence (and an earlier provenance when an older event came late).
+        # Known pairs gain evidence (and an earlier provenance when an older event came
+        # late): each touched pair is written again from its old row and its new evidence.
+        # Statuses are set by `_resolve`, which recomputes every touched component.
+        touched = "EXISTS (SELECT 1 FROM _id_links n WHERE n.a = l.a AND n.b = l.b)"
         cur.execute(
-            """
-            UPDATE identity_links SET
-                evidence = identity_links.evidence + n.evidence,
-                ts = CASE WHEN (n.ts, n.source, n.message_id) < (identity_links.ts, identity_links.source, identity_links.message_id) THEN n.ts ELSE identity_links.ts END,
-                source = CASE WHEN (n.ts, n.source, n.message_id) < (identity_links.ts, identity_links.source, identity_links.message_id) THEN n.source ELSE identity_links.source END,
-                seq = CASE WHEN (n.ts, n.source, n.message_id) < (identity_links.ts, identity_links.source, identity_links.message_id) THEN n.seq ELSE identity_links.seq END,
-                message_id = CASE WHEN (n.ts, n.source, n.message_id) < (identity_links.ts, identity_links.source, identity_links.message_id) THEN n.message_id ELSE identity_links.message_id END
-            FROM _id_links n WHERE identity_links.a = n.a AND identity_links.b = n.b
+            f"""
+            CREATE OR REPLACE TEMP TABLE _id_merged AS
+            SELECT a, b, {EARLIEST_SQL}, sum(evidence) AS evidence
+            FROM (
+                SELECT a, b, ts, source, message_id, seq, evidence FROM identity_links l
+                WHERE {touched}
+                UNION ALL
+                SELECT a, b, ts, source, message_id, seq, evidence FROM _id_links
+            )
+            GROUP BY a, b
             """
         )
+        cur.execute(f"DELETE FROM identity_links l WHERE {touched}")
         cur.execute(
             f"""
             INSERT INTO identity_links
             SELECT {link_sql()}, a, b, ts, source, message_id, seq, evidence, 'applied', NULL
-            FROM _id_links n
-            WHERE NOT EXISTS (SELECT 1 FROM identity_links l WHERE l.a = n.a AND l.b = n.b)
+            FROM _id_merged
             """
         )
         links_row = cur.execute("SELECT count(*) FROM _id_links").fetchone()
@@ -191,7 +196,7 @@ class IdentityResolver:
             WHERE node IN (SELECT a FROM _id_links UNION ALL SELECT b FROM _id_links)
             """
         )
-        self._resolve(cur, now, merge_links="_id_links")
+        self._resolve(cur, now, cause="_id_links")
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """
@@ -203,7 +208,15 @@ class IdentityResolver:
         events_row = cur.execute(
             "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", [lo, hi]
         ).fetchone()
-        for table in ("_id_obs", "_id_anchor", "_id_links", "_id_seen", "_id_new", "_aff"):
+        for table in (
+            "_id_obs",
+            "_id_anchor",
+            "_id_links",
+            "_id_merged",
+            "_id_seen",
+            "_id_new",
+            "_aff",
+        ):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         self._set_state(cur, "seq", str(hi))
         self._set_state(cur, "rules", fingerprint)
@@ -214,10 +227,11 @@ class IdentityResolver:
             rebuilt=rebuild,
         )
 
-    def _resolve(
-        self, cur: duckdb.DuckDBPyConnection, now: datetime, *, merge_links: str | None
-    ) -> None:
-        """Recompute every component listed in `_aff(component)`; fill `_aff_profiles`."""
+    def _resolve(self, cur: duckdb.DuckDBPyConnection, now: datetime, *, cause: str) -> None:
+        """Recompute every component listed in `_aff(component)`; fill `_aff_profiles`.
+
+        `cause(a, b)` names the links behind the change, for the history.
+        """
         cur.execute(
             """
             CREATE OR REPLACE TEMP TABLE _sub_nodes AS
@@ -305,7 +319,7 @@ class IdentityResolver:
         finally:
             cur.unregister("_capped_in")
             cur.unregister("_conflicts_in")
-        self._record_history(cur, now, merge_links)
+        self._record_history(cur, now, cause)
         cur.execute(
             """
             UPDATE identity_nodes SET component = f.component, profile_id = f.profile_id
@@ -324,37 +338,37 @@ class IdentityResolver:
         for table in ("_sub_nodes", "_sub_links", "_sub_labels", "_sub_new", "_sub_final"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def _record_history(
-        self, cur: duckdb.DuckDBPyConnection, now: datetime, merge_links: str | None
-    ) -> None:
-        """Audit: profiles merged into one, and profiles split into several."""
-        known = "s.node NOT IN (SELECT node FROM _id_new)" if merge_links else "TRUE"
-        links_of = (
-            f"""(SELECT to_json(list(DISTINCT {link_sql("m.a", "m.b")}))::VARCHAR
-                 FROM {merge_links} m) """
-            if merge_links
-            else "'[]'"
-        )
-        cur.execute(
-            f"""
-            INSERT INTO identity_history
-            SELECT ?, 'merged', f.profile_id, to_json(list(DISTINCT s.old_profile ORDER BY s.old_profile))::VARCHAR,
-                   {links_of}
-            FROM _sub_nodes s JOIN _sub_final f ON f.node = s.node
-            WHERE {known}
-            GROUP BY f.profile_id HAVING count(DISTINCT s.old_profile) > 1
-            """,
-            [now],
-        )
-        cur.execute(
-            """
-            INSERT INTO identity_history
-            SELECT ?, 'split', s.old_profile, to_json(list(DISTINCT f.profile_id ORDER BY f.profile_id))::VARCHAR, '[]'
-            FROM _sub_nodes s JOIN _sub_final f ON f.node = s.node
-            GROUP BY s.old_profile HAVING count(DISTINCT f.profile_id) > 1
-            """,
-            [now],
-        )
+    def _record_history(self, cur: duckdb.DuckDBPyConnection, now: datetime, cause: str) -> None:
+        """Audit: profiles merged into one, and profiles split into several.
+
+        `cause(a, b)` holds the links that started the change (an update's new
+        links, the link an unmerge removed or put back); each record lists those
+        of them inside the profile. Only profiles that existed before count: a
+        new identifier joining a profile is growth, not a merge.
+        """
+        existed = "s.old_profile IN (SELECT profile_id FROM profiles)"
+        for action, profile, others, side in (
+            ("merged", "f.profile_id", "s.old_profile", "f"),
+            ("split", "s.old_profile", "f.profile_id", "s"),
+        ):
+            column = "profile_id" if side == "f" else "old_profile"
+            table = "_sub_final" if side == "f" else "_sub_nodes"
+            cur.execute(
+                f"""
+                INSERT INTO identity_history
+                SELECT ?, '{action}', {profile},
+                       to_json(list(DISTINCT {others} ORDER BY {others}))::VARCHAR,
+                       coalesce((
+                           SELECT to_json(list(DISTINCT {link_sql("c.a", "c.b")}))::VARCHAR
+                           FROM {cause} c JOIN {table} x ON x.node = c.a
+                           WHERE x.{column} = {profile}
+                       ), '[]')
+                FROM _sub_nodes s JOIN _sub_final f ON f.node = s.node
+                WHERE {existed}
+                GROUP BY {profile} HAVING count(DISTINCT {others}) > 1
+                """,
+                [now],
+            )
 
     def _unmerge(
         self, cur: duckdb.DuckDBPyConnection, link_id: str, reason: str, undo: bool
@@ -398,9 +412,9 @@ class IdentityResolver:
             [a, b],
         )
         cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _id_new AS SELECT NULL::BIGINT AS node WHERE FALSE"
+            "CREATE OR REPLACE TEMP TABLE _cause AS SELECT ?::BIGINT AS a, ?::BIGINT AS b", [a, b]
         )
-        self._resolve(cur, now, merge_links=None)
+        self._resolve(cur, now, cause="_cause")
         materialise(cur, self.rules)
         after = [
             str(r[0])
@@ -410,5 +424,5 @@ class IdentityResolver:
             ).fetchall()
         ]
         cur.execute("DROP TABLE IF EXISTS _aff")
-        cur.execute("DROP TABLE IF EXISTS _id_new")
+        cur.execute("DROP TABLE IF EXISTS _cause")
         return UnmergeResult(link_id, before, after, undone=undo)

@@ -39,15 +39,6 @@ from percorso.yaml_models import load_model
 Normalise = Literal["email", "phone", "id", "lower", "upper"]
 KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
-BUILTIN_KINDS: Final[tuple[str, ...]] = (
-    "anonymous_id",
-    "user_id",
-    "email",
-    "phone",
-    "crm_id",
-    "erp_id",
-)
-
 INVALID_VALUES: Final[frozenset[str]] = frozenset(
     {"", "null", "undefined", "0", "nan", "none", "[object object]", "nil", "n/a"}
 )

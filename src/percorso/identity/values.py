@@ -7,8 +7,6 @@ numbers go through Python once and are cached in the warehouse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import phonenumbers
 
 from percorso.identity.rules import INVALID_VALUES, MAX_LENGTH, IdentityRules, KindRule
@@ -48,12 +46,6 @@ def normalise_phone(raw: str, region: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_table(raws: Iterable[str], region: str) -> tuple[list[str], list[str | None]]:
-    """(raw values, E.164 or None) for the cache table."""
-    raw_list = list(raws)
-    return raw_list, [normalise_phone(raw, region) for raw in raw_list]
 
 
 SPACE = r"[\s\x{00A0}\x{2007}\x{202F}\x{200B}\x{FEFF}]"

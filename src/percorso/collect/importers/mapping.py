@@ -12,17 +12,15 @@ the journey map's errors do.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from percorso.collect.importers.errors import ImportFileError
 from percorso.collect.importers.readers import SourceTable
-from percorso.yaml_models import line_of
+from percorso.yaml_models import YamlFileError, read_yaml, validation_message
 
 ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -48,21 +46,12 @@ class ColumnMapping(BaseModel):
 
 
 def load_mapping(path: Path) -> ColumnMapping:
+    try:
+        data, root = read_yaml(path, "mapping file")
+    except YamlFileError as exc:
+        # A missing file is named in full; otherwise its name says enough.
+        raise ImportFileError(path.name if path.exists() else str(path), exc.problem) from exc
     label = path.name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ImportFileError(str(path), "no such mapping file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(label, f"cannot be read as a mapping file ({exc})") from exc
-    try:
-        data: Any = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ImportFileError(label, f"{where}not valid YAML ({problem})") from exc
     if data is None:
         raise ImportFileError(
             label, 'is empty; write a "columns:" mapping of file column -> Percorso name'
@@ -72,23 +61,9 @@ def load_mapping(path: Path) -> ColumnMapping:
     try:
         return ColumnMapping.model_validate(data)
     except ValidationError as exc:
-        # A misspelt key is both "unknown" and "columns is missing": the first says more.
-        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-        loc = tuple(first["loc"])
-        key = ".".join(str(part) for part in loc) or "columns"
-        line = line_of(root, loc)
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(loc[0]), ["columns"], n=1)
-            message = "unknown key" + (
-                f'; did you mean "{close[0]}"?' if close else '; the only key is "columns"'
-            )
-        elif first["type"] == "missing":
-            message = "is missing"
-        elif first["type"] == "value_error":
-            message = message.removeprefix("Value error, ")
-        where = f"line {line}, " if line is not None else ""
-        raise ImportFileError(label, f'{where}key "{key}": {message}') from exc
+        raise ImportFileError(
+            label, validation_message(exc, ColumnMapping, root, whole="columns")
+        ) from exc
 
 
 def apply_mapping(
