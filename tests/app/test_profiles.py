@@ -244,6 +244,14 @@ def test_api_and_cli_through_a_running_server_agree(home: Path, settings: Settin
         shown = cli_json(home, "profiles", "show", "GIULIA@example.it")
         assert shown["profile"] == found["profile"]
         assert cli_json(home, "stats")["profiles"] == 1
+        # A bad unmerge through the server is the same one-line error, exit 2.
+        bad_unmerge = run_cli("profiles", "unmerge", "lnotalink", "--reason", "x", home=home)
+        assert bad_unmerge.returncode == 2 and "there is no link" in bad_unmerge.stderr
+        assert "Traceback" not in bad_unmerge.stderr
+        no_undo = run_cli(
+            "profiles", "unmerge", found["profile"]["links"][0]["link_id"], "--undo", home=home
+        )
+        assert no_undo.returncode == 2 and "nothing to undo" in no_undo.stderr
         # Bad requests: JSON errors that name the problem.
         assert httpx.get(f"{server.url}/api/profiles", timeout=10).status_code == 401
         missing = httpx.get(f"{server.url}/api/profiles/nobody", headers=auth, timeout=10)

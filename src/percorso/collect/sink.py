@@ -24,7 +24,7 @@ import pyarrow.ipc as ipc
 from percorso.collect.local import ServerInfo, running_server
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
-from percorso.identity.lookup import Conflict, Profile, ProfilePage, Refused, Timeline
+from percorso.identity.lookup import Conflict, ProfileDetail, ProfilePage, Refused
 from percorso.identity.resolver import UnmergeResult, UpdateResult
 from percorso.identity.rules import load_rules
 from percorso.identity.service import ProfileService
@@ -57,8 +57,7 @@ class Profiles(Protocol):
     """What the CLI needs of identity; `ProfileService` here, `RemoteProfiles` through a server."""
 
     def rebuild(self) -> UpdateResult: ...
-    def profile(self, identifier: str) -> Profile: ...
-    def timeline(self, profile_id: str, *, limit: int = 100, offset: int = 0) -> Timeline: ...
+    def detail(self, identifier: str, *, limit: int = 100, offset: int = 0) -> ProfileDetail: ...
     def search(
         self, query: str | None = None, *, limit: int = 50, offset: int = 0
     ) -> ProfilePage: ...
@@ -189,19 +188,13 @@ class RemoteProfiles:
     def rebuild(self) -> UpdateResult:
         return UpdateResult(**self._call("POST", "/internal/identity/rebuild"))
 
-    def profile(self, identifier: str) -> Profile:
-        body = self._call(
-            "GET", f"/internal/profiles/{quote(identifier, safe='')}", params={"timeline_limit": 1}
-        )
-        return Profile.model_validate(body["profile"])
-
-    def timeline(self, profile_id: str, *, limit: int = 100, offset: int = 0) -> Timeline:
+    def detail(self, identifier: str, *, limit: int = 100, offset: int = 0) -> ProfileDetail:
         body = self._call(
             "GET",
-            f"/internal/profiles/{quote(profile_id, safe='')}",
+            f"/internal/profiles/{quote(identifier, safe='')}",
             params={"timeline_limit": limit, "timeline_offset": offset},
         )
-        return Timeline.model_validate(body["timeline"])
+        return ProfileDetail.model_validate(body)
 
     def search(self, query: str | None = None, *, limit: int = 50, offset: int = 0) -> ProfilePage:
         params: dict[str, Any] = {"limit": limit, "offset": offset}

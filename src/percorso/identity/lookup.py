@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from percorso.errors import NotFound, UserError
 from percorso.identity.rules import IdentityRules
@@ -21,6 +21,16 @@ PROFILE_ID = re.compile(r"^p[0-9a-f]{15}$")
 SUMMARY_COLUMNS = (
     "profile_id, name, email, identifiers, first_seen, last_seen, events, orders, revenue"
 )
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parsed(value: Any) -> Any:
+    """JSON text from the warehouse becomes values; values (from the API) stay."""
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
+JsonDict = Annotated[dict[str, Any], BeforeValidator(_parsed)]
+JsonList = Annotated[list[str], BeforeValidator(_parsed)]
 
 
 class Identifier(BaseModel):
@@ -65,15 +75,18 @@ class Change(BaseModel):
     changed_at: datetime
     action: str
     """merged (other_profiles became this one) or split (this one became other_profiles)."""
-    other_profiles: list[str]
-    links: list[str]
+    other_profiles: JsonList
+    links: JsonList
 
 
-class Profile(ProfileSummary):
-    traits: dict[str, Any]
-    channels: dict[str, int]
-    devices: dict[str, int]
-    sources: dict[str, int]
+class ProfileFacts(ProfileSummary):
+    traits: JsonDict
+    channels: JsonDict
+    devices: JsonDict
+    sources: JsonDict
+
+
+class Profile(ProfileFacts):
     identifier_list: list[Identifier]
     links: list[Link]
     history: list[Change]
@@ -87,7 +100,7 @@ class TimelineEvent(BaseModel):
     event: str | None
     channel: str | None
     device: str | None
-    properties: dict[str, Any]
+    properties: JsonDict
 
 
 class Timeline(BaseModel):
@@ -96,6 +109,13 @@ class Timeline(BaseModel):
     offset: int
     limit: int
     events: list[TimelineEvent]
+
+
+class ProfileDetail(BaseModel):
+    """A profile with one page of its timeline: `profiles show` and `GET /api/profiles/{id}`."""
+
+    profile: Profile
+    timeline: Timeline
 
 
 class ProfilePage(BaseModel):
@@ -126,13 +146,23 @@ class Refused(BaseModel):
     events: int
 
 
-def _json(text: str | None) -> Any:
-    return orjson.loads(text) if text else {}
+def _rows(
+    warehouse: Warehouse, model: type[M], sql: str, params: list[Any] | None = None
+) -> list[M]:
+    """The rows of `sql` as `model`s, column names as fields."""
+    return [model.model_validate(record) for record in warehouse.records(sql, params)]
 
 
-def _summary(row: tuple[Any, ...]) -> ProfileSummary:
-    keys = SUMMARY_COLUMNS.split(", ")
-    return ProfileSummary.model_validate(dict(zip(keys, row, strict=True)))
+def _bounds(limit: int, offset: int, most: int) -> None:
+    if limit < 1 or limit > most:
+        raise UserError(f"limit must be between 1 and {most}, not {limit}")
+    if offset < 0:
+        raise UserError(f"offset must be 0 or more, not {offset}")
+
+
+def _must_exist(warehouse: Warehouse, profile_id: str) -> None:
+    if not warehouse.query("SELECT 1 FROM profiles WHERE profile_id = ?", [profile_id]):
+        raise NotFound(f"there is no profile {profile_id}")
 
 
 def find_profile_id(warehouse: Warehouse, rules: IdentityRules, identifier: str) -> str:
@@ -141,9 +171,8 @@ def find_profile_id(warehouse: Warehouse, rules: IdentityRules, identifier: str)
     if not text:
         raise UserError("give an identifier: an email, a phone, an anonymous id, a CRM id…")
     if PROFILE_ID.match(text):
-        if warehouse.query("SELECT 1 FROM profiles WHERE profile_id = ?", [text]):
-            return text
-        raise NotFound(f"there is no profile {text}")
+        _must_exist(warehouse, text)
+        return text
     kind, sep, rest = text.partition(":")
     candidates: list[tuple[str | None, str]] = []
     if sep and kind in rules.kinds:
@@ -185,95 +214,72 @@ def list_profiles(
     warehouse: Warehouse, *, query: str | None = None, limit: int = 50, offset: int = 0
 ) -> ProfilePage:
     """Profiles, most recently active first; `query` matches a name, an email or any identifier."""
-    if limit < 1 or limit > 1000:
-        raise UserError(f"limit must be between 1 and 1000, not {limit}")
-    if offset < 0:
-        raise UserError(f"offset must be 0 or more, not {offset}")
+    _bounds(limit, offset, 1000)
     where, params = "", []
     if query and query.strip():
-        pattern = (
-            "%"
-            + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
+        escaped = (
+            query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         )
+        pattern = f"%{escaped}%"
         where = (
-            "WHERE lower(coalesce(name, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(email, '')) LIKE ? ESCAPE '\\' "
+            "WHERE lower(coalesce(name, '')) LIKE ? ESCAPE '\\' "
+            "OR lower(coalesce(email, '')) LIKE ? ESCAPE '\\' "
             "OR profile_id IN (SELECT profile_id FROM identity_nodes WHERE lower(value) LIKE ? ESCAPE '\\')"
         )
         params = [pattern, pattern, pattern]
-    total_row = warehouse.query(f"SELECT count(*) FROM profiles {where}", list(params))
-    rows = warehouse.query(
+    total = warehouse.query(f"SELECT count(*) FROM profiles {where}", list(params))[0][0]
+    profiles = _rows(
+        warehouse,
+        ProfileSummary,
         f"SELECT {SUMMARY_COLUMNS} FROM profiles {where} "
         "ORDER BY last_seen DESC NULLS LAST, profile_id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
-    return ProfilePage(
-        total=int(total_row[0][0]),
-        offset=offset,
-        limit=limit,
-        profiles=[_summary(row) for row in rows],
-    )
+    return ProfilePage(total=int(total), offset=offset, limit=limit, profiles=profiles)
+
+
+LINKS_SQL = """
+    SELECT l.link_id, na.kind || ':' || na.value AS a, nb.kind || ':' || nb.value AS b,
+           na.profile_id AS profile_a, nb.profile_id AS profile_b,
+           l.source, l.message_id, l.ts, l.evidence, l.status, l.reason
+    FROM identity_links l
+    JOIN identity_nodes na ON na.node = l.a
+    JOIN identity_nodes nb ON nb.node = l.b
+"""
 
 
 def get_profile(warehouse: Warehouse, profile_id: str) -> Profile:
-    rows = warehouse.query(
+    facts = _rows(
+        warehouse,
+        ProfileFacts,
         f"SELECT {SUMMARY_COLUMNS}, traits, channels, devices, sources FROM profiles WHERE profile_id = ?",
         [profile_id],
     )
-    if not rows:
+    if not facts:
         raise NotFound(f"there is no profile {profile_id}")
-    row = rows[0]
-    summary = _summary(row[:9])
-    identifiers = [
-        Identifier(kind=k, value=v, first_seen=t, source=s)
-        for k, v, t, s in warehouse.query(
-            "SELECT kind, value, first_ts, source FROM identity_nodes WHERE profile_id = ? "
-            "ORDER BY first_ts, kind, value",
-            [profile_id],
-        )
-    ]
-    links = [
-        Link(
-            link_id=r[0],
-            a=r[1],
-            b=r[2],
-            source=r[3],
-            message_id=r[4],
-            ts=r[5],
-            evidence=r[6],
-            status=r[7],
-            reason=r[8],
-        )
-        for r in warehouse.query(
-            """
-            SELECT l.link_id, na.kind || ':' || na.value, nb.kind || ':' || nb.value,
-                   l.source, l.message_id, l.ts, l.evidence, l.status, l.reason
-            FROM identity_links l
-            JOIN identity_nodes na ON na.node = l.a
-            JOIN identity_nodes nb ON nb.node = l.b
-            WHERE na.profile_id = ? OR nb.profile_id = ?
-            ORDER BY l.ts, l.source, l.message_id, l.link_id
-            """,
-            [profile_id, profile_id],
-        )
-    ]
-    history = [
-        Change(changed_at=r[0], action=r[1], other_profiles=_json(r[2]), links=_json(r[3]))
-        for r in warehouse.query(
-            "SELECT changed_at, action, other_profiles, links FROM identity_history "
-            "WHERE profile_id = ? OR other_profiles LIKE ? ORDER BY changed_at",
-            [profile_id, f'%"{profile_id}"%'],
-        )
-    ]
+    identifiers = _rows(
+        warehouse,
+        Identifier,
+        "SELECT kind, value, first_ts AS first_seen, source FROM identity_nodes "
+        "WHERE profile_id = ? ORDER BY first_ts, kind, value",
+        [profile_id],
+    )
+    links = _rows(
+        warehouse,
+        Link,
+        f"{LINKS_SQL} WHERE na.profile_id = ? OR nb.profile_id = ? "
+        "ORDER BY l.ts, l.source, l.message_id, l.link_id",
+        [profile_id, profile_id],
+    )
+    history = _rows(
+        warehouse,
+        Change,
+        "SELECT changed_at, action, other_profiles, links FROM identity_history "
+        "WHERE profile_id = ? OR other_profiles LIKE ? ORDER BY changed_at",
+        [profile_id, f'%"{profile_id}"%'],
+    )
     return Profile(
-        **summary.model_dump(),
-        traits=_json(row[9]),
-        channels=_json(row[10]),
-        devices=_json(row[11]),
-        sources=_json(row[12]),
-        identifier_list=identifiers,
-        links=links,
-        history=history,
+        **facts[0].model_dump(), identifier_list=identifiers, links=links, history=history
     )
 
 
@@ -281,12 +287,8 @@ def timeline(
     warehouse: Warehouse, profile_id: str, *, limit: int = 100, offset: int = 0
 ) -> Timeline:
     """The profile's events across every channel, oldest first (ties in ingestion order)."""
-    if limit < 1 or limit > 5000:
-        raise UserError(f"limit must be between 1 and 5000, not {limit}")
-    if offset < 0:
-        raise UserError(f"offset must be 0 or more, not {offset}")
-    if not warehouse.query("SELECT 1 FROM profiles WHERE profile_id = ?", [profile_id]):
-        raise NotFound(f"there is no profile {profile_id}")
+    _bounds(limit, offset, 5000)
+    _must_exist(warehouse, profile_id)
     scope = """
         FROM identity_event_nodes en
         JOIN identity_nodes n ON n.node = en.node
@@ -294,70 +296,34 @@ def timeline(
         WHERE n.profile_id = ?
     """
     total = warehouse.query(f"SELECT count(*) {scope}", [profile_id])[0][0]
-    rows = warehouse.query(
+    events = _rows(
+        warehouse,
+        TimelineEvent,
         f"SELECT e.seq, e.ts, e.source, e.type, e.event, e.channel, e.device, e.properties {scope} "
         "ORDER BY e.ts, e.seq LIMIT ? OFFSET ?",
         [profile_id, limit, offset],
     )
     return Timeline(
-        profile_id=profile_id,
-        total=int(total),
-        offset=offset,
-        limit=limit,
-        events=[
-            TimelineEvent(
-                seq=r[0],
-                ts=r[1],
-                source=r[2],
-                type=r[3],
-                event=r[4],
-                channel=r[5],
-                device=r[6],
-                properties=_json(r[7]),
-            )
-            for r in rows
-        ],
+        profile_id=profile_id, total=int(total), offset=offset, limit=limit, events=events
     )
 
 
 def conflicts(warehouse: Warehouse) -> list[Conflict]:
-    rows = warehouse.query(
-        """
-        SELECT l.link_id, l.reason, na.kind || ':' || na.value, nb.kind || ':' || nb.value,
-               na.profile_id, nb.profile_id, l.source, l.message_id, l.ts
-        FROM identity_links l
-        JOIN identity_nodes na ON na.node = l.a
-        JOIN identity_nodes nb ON nb.node = l.b
-        WHERE l.status = 'conflict'
-        ORDER BY l.ts, l.link_id
-        """
+    return _rows(
+        warehouse, Conflict, f"{LINKS_SQL} WHERE l.status = 'conflict' ORDER BY l.ts, l.link_id"
     )
-    return [
-        Conflict(
-            link_id=r[0],
-            reason=r[1],
-            a=r[2],
-            b=r[3],
-            profile_a=r[4],
-            profile_b=r[5],
-            source=r[6],
-            message_id=r[7],
-            ts=r[8],
-        )
-        for r in rows
-    ]
 
 
 def refused(warehouse: Warehouse, limit: int = 100) -> list[Refused]:
     """Identifier values refused as links, most frequent first."""
-    rows = warehouse.query(
-        "SELECT kind, value, reason, sum(events) AS n FROM identity_refused "
-        "GROUP BY kind, value, reason ORDER BY n DESC, kind, value LIMIT ?",
+    return _rows(
+        warehouse,
+        Refused,
+        "SELECT kind, value, reason, sum(events) AS events FROM identity_refused "
+        "GROUP BY kind, value, reason ORDER BY events DESC, kind, value LIMIT ?",
         [limit],
     )
-    return [Refused(kind=r[0], value=r[1], reason=r[2], events=int(r[3])) for r in rows]
 
 
 def count_profiles(warehouse: Warehouse) -> int:
-    row = warehouse.query("SELECT count(*) FROM profiles")
-    return int(row[0][0])
+    return int(warehouse.query("SELECT count(*) FROM profiles")[0][0])

@@ -57,6 +57,8 @@ class UpdateResult:
     profiles_recomputed: int
     rebuilt: bool
     """True when the whole graph was rebuilt (first run, changed rules, or asked for)."""
+    profiles: int
+    """Profiles in the warehouse after the update."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class IdentityResolver:
         hi = int(row[0]) if row and row[0] is not None else 0
         if hi <= lo:
             self._set_state(cur, "rules", fingerprint)
-            return UpdateResult(0, 0, 0, rebuild)
+            return UpdateResult(0, 0, 0, rebuild, _profiles(cur))
         observe(cur, self.rules, lo, hi)
         link(cur)
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -225,6 +227,7 @@ class IdentityResolver:
             links=int(links_row[0]) if links_row else 0,
             profiles_recomputed=recomputed,
             rebuilt=rebuild,
+            profiles=_profiles(cur),
         )
 
     def _resolve(self, cur: duckdb.DuckDBPyConnection, now: datetime, *, cause: str) -> None:
@@ -426,3 +429,8 @@ class IdentityResolver:
         cur.execute("DROP TABLE IF EXISTS _aff")
         cur.execute("DROP TABLE IF EXISTS _cause")
         return UnmergeResult(link_id, before, after, undone=undo)
+
+
+def _profiles(cur: duckdb.DuckDBPyConnection) -> int:
+    row = cur.execute("SELECT count(*) FROM profiles").fetchone()
+    return int(row[0]) if row else 0

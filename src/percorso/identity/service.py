@@ -14,6 +14,7 @@ import threading
 from percorso.identity.lookup import (
     Conflict,
     Profile,
+    ProfileDetail,
     ProfilePage,
     Refused,
     Timeline,
@@ -52,6 +53,12 @@ class ProfileService:
 
     def profile(self, identifier: str) -> Profile:
         return get_profile(self.warehouse, self.find(identifier))
+
+    def detail(self, identifier: str, *, limit: int = 100, offset: int = 0) -> ProfileDetail:
+        """A profile found by any identifier, with one page of its timeline."""
+        profile = self.profile(identifier)
+        page = timeline(self.warehouse, profile.profile_id, limit=limit, offset=offset)
+        return ProfileDetail(profile=profile, timeline=page)
 
     def timeline(self, profile_id: str, *, limit: int = 100, offset: int = 0) -> Timeline:
         self.refresh()

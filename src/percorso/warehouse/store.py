@@ -118,6 +118,13 @@ class Warehouse:
         with self._read_lock:
             return self.raw.cursor().execute(sql, params or []).fetchall()
 
+    def records(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """`query`, each row as a dict of column name to value."""
+        with self._read_lock:
+            cur = self.raw.cursor().execute(sql, params or [])
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def execute_ibis(self, expr: Any) -> Any:
         """Run an Ibis expression under the read lock; returns what ``.execute()`` returns."""
         with self._read_lock:

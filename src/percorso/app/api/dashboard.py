@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from percorso.app.api.deps import RuntimeDep
 from percorso.app.web.i18n import negotiate
 from percorso.app.web.overview import render_overview
-from percorso.warehouse.stats import store_stats
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -25,8 +24,7 @@ async def overview(
 ) -> HTMLResponse:
     """Totals per source, channel and day; the language from ?lang=, the browser, or Italian."""
     language = negotiate(lang, accept_language)
-    await run_in_threadpool(rt.profiles.refresh)
-    stats = await run_in_threadpool(store_stats, rt.warehouse)
+    stats = await run_in_threadpool(rt.stats)
     collector = str(request.base_url).rstrip("/")
     return HTMLResponse(
         render_overview(stats, language, collector=collector),

@@ -13,7 +13,7 @@ from percorso.collect.sink import read_arrow
 from percorso.errors import UserError
 from percorso.identity.lookup import Conflict, Refused
 from percorso.warehouse.browse import FailedEvent, failed_events
-from percorso.warehouse.stats import StoreStats, store_stats
+from percorso.warehouse.stats import StoreStats
 
 router = APIRouter(prefix="/internal", dependencies=[LocalCli], include_in_schema=False)
 
@@ -57,8 +57,7 @@ async def append(request: AppendRequest, rt: RuntimeDep) -> AppendResponse:
 
 @router.get("/stats")
 async def stats(rt: RuntimeDep) -> StoreStats:
-    await run_in_threadpool(rt.profiles.refresh)
-    return await run_in_threadpool(store_stats, rt.warehouse)
+    return await run_in_threadpool(rt.stats)
 
 
 class UnmergeRequest(BaseModel):

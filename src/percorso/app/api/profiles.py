@@ -10,20 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from percorso.app.api.deps import LocalCli, ReadKey, RuntimeDep
-from percorso.identity.lookup import Profile, ProfilePage, Timeline
+from percorso.identity.lookup import ProfileDetail, ProfilePage
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"], dependencies=[ReadKey])
 internal = APIRouter(prefix="/internal/profiles", dependencies=[LocalCli], include_in_schema=False)
-
-
-class ProfileDetail(BaseModel):
-    """A profile with one page of its timeline."""
-
-    profile: Profile
-    timeline: Timeline
 
 
 async def list_profiles(
@@ -45,15 +37,9 @@ async def show_profile(
     timeline_offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ProfileDetail:
     """A profile by its id or by any of its identifiers (email, phone, anonymous id, CRM id…)."""
-
-    def work() -> ProfileDetail:
-        profile = rt.profiles.profile(identifier)
-        page = rt.profiles.timeline(
-            profile.profile_id, limit=timeline_limit, offset=timeline_offset
-        )
-        return ProfileDetail(profile=profile, timeline=page)
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(
+        lambda: rt.profiles.detail(identifier, limit=timeline_limit, offset=timeline_offset)
+    )
 
 
 for _router in (router, internal):

@@ -15,6 +15,7 @@ from percorso.govern.keys import KeyService
 from percorso.identity.rules import load_rules
 from percorso.identity.service import ProfileService, Refresher
 from percorso.operational.db import Database
+from percorso.warehouse.stats import StoreStats, store_stats
 from percorso.warehouse.store import Warehouse
 
 
@@ -70,6 +71,11 @@ class Runtime:
             profiles=profiles,
             refresher=refresher,
         )
+
+    def stats(self) -> StoreStats:
+        """The store's totals, with profiles brought up to the newest event first."""
+        self.profiles.refresh()
+        return store_stats(self.warehouse)
 
     def stop(self) -> None:
         """Move everything acknowledged into the warehouse, then close the stores."""

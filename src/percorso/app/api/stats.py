@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from percorso.app.api.deps import RuntimeDep
-from percorso.warehouse.stats import StoreStats, store_stats
+from percorso.warehouse.stats import StoreStats
 
 router = APIRouter(prefix="/api", tags=["stats"])
 
@@ -14,5 +14,4 @@ router = APIRouter(prefix="/api", tags=["stats"])
 @router.get("/stats")
 async def stats(rt: RuntimeDep) -> StoreStats:
     """Events, failed events, profiles, sources, first and last event; totals per source, channel and day."""
-    await run_in_threadpool(rt.profiles.refresh)
-    return await run_in_threadpool(store_stats, rt.warehouse)
+    return await run_in_threadpool(rt.stats)

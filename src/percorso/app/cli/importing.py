@@ -83,6 +83,9 @@ RejectsOpt = Annotated[
     Path | None, typer.Option("--rejects", help="Rejects file (default: FILE.rejects.csv).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+PhoneOpt = Annotated[
+    str, typer.Option("--phone-prefix", help="Country code for phones without one.")
+]
 
 
 class _Bar:
@@ -225,9 +228,7 @@ def events(
 def contacts(
     ctx: typer.Context,
     file: FileArg,
-    phone_prefix: Annotated[
-        str, typer.Option("--phone-prefix", help="Country code for phones without one.")
-    ] = "+39",
+    phone_prefix: PhoneOpt = "+39",
     source: SourceOpt = None,
     file_format: FormatOpt = None,
     sheet: SheetOpt = None,
@@ -282,9 +283,7 @@ def subscribers(
     list_name: Annotated[
         str | None, typer.Option("--list", help="Name of the list or audience exported.")
     ] = None,
-    phone_prefix: Annotated[
-        str, typer.Option("--phone-prefix", help="Country code for phones without one.")
-    ] = "+39",
+    phone_prefix: PhoneOpt = "+39",
     source: SourceOpt = None,
     file_format: FormatOpt = None,
     sheet: SheetOpt = None,

@@ -45,13 +45,11 @@ def show(
     from percorso.collect.sink import open_sink
 
     with open_sink(settings_of(ctx)) as sink:
-        profile = sink.profiles.profile(identifier)
-        page = sink.profiles.timeline(profile.profile_id, limit=limit, offset=offset)
+        detail = sink.profiles.detail(identifier, limit=limit, offset=offset)
     if as_json:
-        _dump(
-            {"profile": profile.model_dump(mode="json"), "timeline": page.model_dump(mode="json")}
-        )
+        _dump(detail.model_dump(mode="json"))
         return
+    profile, page = detail.profile, detail.timeline
     out.print(
         f"[bold]{profile.name or profile.email or profile.profile_id}[/]  {profile.profile_id}"
     )
@@ -192,11 +190,10 @@ def rebuild(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     with open_sink(settings_of(ctx)) as sink:
         result = sink.profiles.rebuild()
-        profiles = sink.profiles.search(limit=1).total
     if as_json:
-        _dump({**asdict(result), "profiles": profiles})
+        _dump(asdict(result))
         return
-    out.print(f"{result.events:,} events, {result.links:,} links: {profiles:,} profiles")
+    out.print(f"{result.events:,} events, {result.links:,} links: {result.profiles:,} profiles")
 
 
 @identity_app.command("refused")
