@@ -402,13 +402,7 @@ class IdentityResolver:
                 "INSERT INTO identity_unlinks VALUES (?, ?, ?, NULL)",
                 [link_id, reason.strip(), now],
             )
-        before = [
-            str(r[0])
-            for r in cur.execute(
-                "SELECT DISTINCT profile_id FROM identity_nodes WHERE node IN (?, ?) ORDER BY 1",
-                [a, b],
-            ).fetchall()
-        ]
+        before = _profiles_of(cur, a, b)
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE _aff AS "
             "SELECT DISTINCT component FROM identity_nodes WHERE node IN (?, ?)",
@@ -419,13 +413,7 @@ class IdentityResolver:
         )
         self._resolve(cur, now, cause="_cause")
         materialise(cur, self.rules)
-        after = [
-            str(r[0])
-            for r in cur.execute(
-                "SELECT DISTINCT profile_id FROM identity_nodes WHERE node IN (?, ?) ORDER BY 1",
-                [a, b],
-            ).fetchall()
-        ]
+        after = _profiles_of(cur, a, b)
         cur.execute("DROP TABLE IF EXISTS _aff")
         cur.execute("DROP TABLE IF EXISTS _cause")
         return UnmergeResult(link_id, before, after, undone=undo)
@@ -434,3 +422,12 @@ class IdentityResolver:
 def _profiles(cur: duckdb.DuckDBPyConnection) -> int:
     row = cur.execute("SELECT count(*) FROM profiles").fetchone()
     return int(row[0]) if row else 0
+
+
+def _profiles_of(cur: duckdb.DuckDBPyConnection, *nodes: int) -> list[str]:
+    """The profiles holding these nodes, sorted."""
+    rows = cur.execute(
+        "SELECT DISTINCT profile_id FROM identity_nodes WHERE list_contains(?, node) ORDER BY 1",
+        [list(nodes)],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
