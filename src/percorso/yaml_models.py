@@ -87,6 +87,11 @@ def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
         raise YamlFileError(label, f"no such {what}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlFileError(label, f"cannot be read as a {what} ({exc})") from exc
+    return parse_yaml(text, label)
+
+
+def parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML text (a file's, or a request body's); `label` names it in errors."""
     try:
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
