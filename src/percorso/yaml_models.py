@@ -8,6 +8,7 @@ key, at the key that was meant.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -131,6 +132,12 @@ def validation_message(
             message = "unknown key"
     elif first["type"] == "missing":
         message = "is missing"
+    elif first["type"] == "literal_error":
+        allowed_values = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        given = str(first.get("input"))
+        close = difflib.get_close_matches(given, allowed_values, n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        message = f'"{given}" is not allowed{hint} (allowed: {", ".join(allowed_values)})'
     elif first["type"] == "value_error":
         message = message.removeprefix("Value error, ")
     where = f"line {line}, " if line is not None else ""

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -28,6 +29,10 @@ from percorso.identity.lookup import Conflict, ProfileDetail, ProfilePage, Refus
 from percorso.identity.resolver import UnmergeResult, UpdateResult
 from percorso.identity.rules import load_rules
 from percorso.identity.service import ProfileService
+from percorso.journey.gaps import GapsReport
+from percorso.journey.lifecycle import StagesReport
+from percorso.journey.service import JourneyService, MapSource, ProfileJourney
+from percorso.journey.views import MapView
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
 from percorso.warehouse.store import AppendResult, Warehouse, WarehouseBusy
@@ -52,6 +57,9 @@ class Sink(Protocol):
     @property
     def profiles(self) -> Profiles: ...
 
+    @property
+    def journey(self) -> Journey: ...
+
 
 class Profiles(Protocol):
     """What the CLI needs of identity; `ProfileService` here, `RemoteProfiles` through a server."""
@@ -64,6 +72,19 @@ class Profiles(Protocol):
     def conflicts(self) -> list[Conflict]: ...
     def refused(self, limit: int = 100) -> list[Refused]: ...
     def unmerge(self, link_id: str, reason: str, *, undo: bool = False) -> UnmergeResult: ...
+
+
+class Journey(Protocol):
+    """What the CLI needs of the journey map; `JourneyService` here, `RemoteJourney` through a server."""
+
+    def stages(self, source: MapSource, as_of: datetime | None = None) -> StagesReport: ...
+    def profile(
+        self, source: MapSource, identifier: str, as_of: datetime | None = None
+    ) -> ProfileJourney: ...
+    def gaps(self, source: MapSource, as_of: datetime | None = None) -> GapsReport: ...
+    def measure(
+        self, source: MapSource, persona: str | None = None, as_of: datetime | None = None
+    ) -> MapView: ...
 
 
 def write_arrow(table: pa.Table, path: Path) -> None:
@@ -102,6 +123,10 @@ class LocalSink:
             dedupe_window=self.settings.dedupe_window,
             resolved_failures=resolved_failures,
         )
+
+    @property
+    def journey(self) -> JourneyService:
+        return JourneyService(self.warehouse, self.profiles)
 
     def stats(self) -> StoreStats:
         self.profiles.refresh()
@@ -175,8 +200,42 @@ class RemoteSink:
     def profiles(self) -> RemoteProfiles:
         return RemoteProfiles(self)
 
+    @property
+    def journey(self) -> RemoteJourney:
+        return RemoteJourney(self)
+
     def close(self) -> None:
         self.client.close()
+
+
+class RemoteJourney:
+    """The journey map measured by a running server (the same handlers as /api/journey)."""
+
+    def __init__(self, sink: RemoteSink) -> None:
+        self._call = sink._call
+
+    def _post(self, what: str, source: MapSource, **extra: Any) -> Any:
+        body = {"source": source.model_dump(), **{k: v for k, v in extra.items() if v is not None}}
+        if isinstance(body.get("as_of"), datetime):
+            body["as_of"] = body["as_of"].isoformat()
+        return self._call("POST", f"/internal/journey/{what}", json=body)
+
+    def stages(self, source: MapSource, as_of: datetime | None = None) -> StagesReport:
+        return StagesReport.model_validate(self._post("stages", source, as_of=as_of))
+
+    def profile(
+        self, source: MapSource, identifier: str, as_of: datetime | None = None
+    ) -> ProfileJourney:
+        body = self._post("profile", source, identifier=identifier, as_of=as_of)
+        return ProfileJourney.model_validate(body)
+
+    def gaps(self, source: MapSource, as_of: datetime | None = None) -> GapsReport:
+        return GapsReport.model_validate(self._post("gaps", source, as_of=as_of))
+
+    def measure(
+        self, source: MapSource, persona: str | None = None, as_of: datetime | None = None
+    ) -> MapView:
+        return MapView.model_validate(self._post("measure", source, persona=persona, as_of=as_of))
 
 
 class RemoteProfiles:

@@ -20,8 +20,11 @@ from pydantic import BaseModel
 from percorso.journey.compile import ProfileCompiler
 from percorso.journey.model import JourneyMap
 from percorso.journey.ticks import profile_events, ticks
+from percorso.warehouse.store import Warehouse
 
 NO_PERSONA = "none"
+NO_STAGE = "none"
+"""The stage of a profile no stage rule holds for (a map whose first stage is not "true")."""
 
 
 class StageCount(BaseModel):
@@ -82,7 +85,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        con: ibis.BaseBackend,
+        warehouse: Warehouse,
         journey_map: JourneyMap,
         as_of: datetime | None = None,
         *,
@@ -91,10 +94,10 @@ class Lifecycle:
         self.map = journey_map
         self.map_version = map_version
         self.as_of = as_of or now()
-        self.con = con
+        self.warehouse = warehouse
         rules = [*journey_map.stage_rules.values(), *journey_map.persona_rules.values()]
         windows = {w for rule in rules for w in rule.windows}
-        self.ticks = ticks(profile_events(con, self.as_of), windows, self.as_of)
+        self.ticks = ticks(profile_events(warehouse.ibis, self.as_of), windows, self.as_of)
         compiler = ProfileCompiler(self.ticks, journey_map.touchpoint_rules)
         stage_cases = [
             (compiler.condition(rule.node), stage)
@@ -109,7 +112,7 @@ class Lifecycle:
             "profile_id",
             "ts",
             "_real",
-            stage=ibis.cases(*stage_cases, else_=ibis.null("string")),
+            stage=ibis.cases(*stage_cases, else_=NO_STAGE),
             persona=ibis.cases(*persona_cases, else_=NO_PERSONA) if persona_cases else NO_PERSONA,
         )
 
@@ -136,7 +139,7 @@ class Lifecycle:
         return final.select("profile_id", "stage", "persona").distinct()
 
     def report(self) -> StagesReport:
-        current = self.current().to_pyarrow().to_pylist()
+        current = self.warehouse.to_arrow(self.current()).to_pylist()
         total = len(current)
         by_stage = Counter(row["stage"] for row in current)
         stages = [
@@ -147,6 +150,11 @@ class Lifecycle:
             )
             for s in self.map.stages
         ]
+        if by_stage.get(NO_STAGE) and NO_STAGE not in self.map.stage_rules:
+            # Counted, so the stages add up to the profiles.
+            stages.append(
+                StageCount(stage=NO_STAGE, profiles=by_stage[NO_STAGE], share=by_stage[NO_STAGE] / total)
+            )
         personas: dict[str, Counter[str]] = {}
         for row in current:
             personas.setdefault(row["persona"], Counter())[row["stage"]] += 1
@@ -182,7 +190,7 @@ class Lifecycle:
                 p90_days=ibis._.days.quantile(0.9),
             )
         )
-        rows = grouped.to_pyarrow().to_pylist()
+        rows = self.warehouse.to_arrow(grouped).to_pylist()
         rank = {s.id: i for i, s in enumerate(self.map.stages)}
         rows.sort(key=lambda r: (rank.get(r["previous"], 99), rank.get(r["stage"], 99)))
         return [
@@ -200,9 +208,11 @@ class Lifecycle:
 
     def profile(self, profile_id: str) -> ProfileStages | None:
         h = self.history()
-        rows = h.filter(h.profile_id == profile_id).order_by("entered_at").to_pyarrow().to_pylist()
+        rows = self.warehouse.to_arrow(
+            h.filter(h.profile_id == profile_id).order_by("entered_at")
+        ).to_pylist()
         cur = self.current()
-        now_rows = cur.filter(cur.profile_id == profile_id).to_pyarrow().to_pylist()
+        now_rows = self.warehouse.to_arrow(cur.filter(cur.profile_id == profile_id)).to_pylist()
         if not now_rows:
             return None
         return ProfileStages(

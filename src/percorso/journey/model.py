@@ -10,6 +10,7 @@ key and, for a name that is almost right, the name that was meant.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from importlib import resources
@@ -17,7 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from percorso.events.channel import CHANNELS
 from percorso.journey.nodes import Predicate, PredicateError, Scope
@@ -47,7 +55,19 @@ TouchpointChannel = Literal[
 assert set(CHANNELS) <= set(TouchpointChannel.__args__)  # type: ignore[attr-defined]
 TouchpointDevice = Literal["any", "desktop", "mobile", "tablet"]
 KpiName = Literal["profiles", "events", "conversion_to_next_phase", "time_in_phase"]
-Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _id(value: str) -> str:
+    if ID.fullmatch(value) is None:
+        raise ValueError(
+            f'"{value}" is not an id: write lower-case letters, digits and _, '
+            'starting with a letter, e.g. "new_customer"'
+        )
+    return value
+
+
+Id = Annotated[str, Field(max_length=64), AfterValidator(_id)]
 WHAT = "journey map"
 
 
@@ -62,8 +82,13 @@ def _rule(scope: Scope) -> Any:
     return AfterValidator(check)
 
 
-EventRule = Annotated[str, _rule("event")]
-ProfileRule = Annotated[str, _rule("profile")]
+def _yaml_bool(value: Any) -> Any:
+    """`when: true` is a YAML boolean; as a rule it says the same as `when: "true"`."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+EventRule = Annotated[str, BeforeValidator(_yaml_bool), _rule("event")]
+ProfileRule = Annotated[str, BeforeValidator(_yaml_bool), _rule("profile")]
 
 
 class _Strict(BaseModel):
@@ -174,7 +199,7 @@ def _close(word: str, choices: list[str]) -> str:
     return f'; did you mean "{found[0]}"?' if found else ""
 
 
-def _unknown(kind: str, value: str, choices: list[str]) -> str:
+def unknown_reference(kind: str, value: str, choices: list[str]) -> str:
     listed = ", ".join(choices) if choices else "none are declared"
     return f'"{value}" is not a {kind} of this map{_close(value, choices)} ({kind}s: {listed})'
 
@@ -193,32 +218,38 @@ def _references(m: JourneyMap) -> Iterator[tuple[tuple[int | str, ...], str]]:
     touchpoints, personas = sections["touchpoints"], sections["personas"]
     for index, stage in enumerate(m.stages):
         if stage.phase is not None and stage.phase not in phases:
-            yield ("stages", index, "phase"), _unknown("phase", stage.phase, phases)
+            yield ("stages", index, "phase"), unknown_reference("phase", stage.phase, phases)
     for source, targets in m.transitions.items():
         if source not in stages:
-            yield ("transitions", source), _unknown("stage", source, stages)
+            yield ("transitions", source), unknown_reference("stage", source, stages)
         for target in targets:
             if target not in stages:
-                yield ("transitions", source), _unknown("stage", target, stages)
+                yield ("transitions", source), unknown_reference("stage", target, stages)
     for index, tp in enumerate(m.touchpoints):
         if tp.phase not in phases:
-            yield ("touchpoints", index, "phase"), _unknown("phase", tp.phase, phases)
+            yield ("touchpoints", index, "phase"), unknown_reference("phase", tp.phase, phases)
         if tp.system not in systems:
-            yield ("touchpoints", index, "system"), _unknown("system", tp.system, systems)
+            yield ("touchpoints", index, "system"), unknown_reference("system", tp.system, systems)
         for persona in tp.personas:
             if persona not in personas:
-                yield ("touchpoints", index, "personas"), _unknown("persona", persona, personas)
+                yield (
+                    ("touchpoints", index, "personas"),
+                    unknown_reference("persona", persona, personas),
+                )
     for index, flow in enumerate(m.integrations):
         for key, system in (("from", flow.source), ("to", flow.target)):
             if system not in systems:
-                yield ("integrations", index, key), _unknown("system", system, systems)
+                yield ("integrations", index, key), unknown_reference("system", system, systems)
     for index, kpi in enumerate(m.kpis):
         if (kpi.phase is None) == (kpi.touchpoint is None):
             yield ("kpis", index), "give either phase or touchpoint"
         elif kpi.phase is not None and kpi.phase not in phases:
-            yield ("kpis", index, "phase"), _unknown("phase", kpi.phase, phases)
+            yield ("kpis", index, "phase"), unknown_reference("phase", kpi.phase, phases)
         elif kpi.touchpoint is not None and kpi.touchpoint not in touchpoints:
-            yield ("kpis", index, "touchpoint"), _unknown("touchpoint", kpi.touchpoint, touchpoints)
+            yield (
+                ("kpis", index, "touchpoint"),
+                unknown_reference("touchpoint", kpi.touchpoint, touchpoints),
+            )
         elif kpi.touchpoint is not None and kpi.kpi in (
             "conversion_to_next_phase",
             "time_in_phase",
@@ -248,7 +279,7 @@ def _rule_references(
     for loc, text, scope in rules:
         for ref in sorted(parse(text, scope).touchpoints):
             if ref not in touchpoints:
-                yield loc, _unknown("touchpoint", ref, touchpoints)
+                yield loc, unknown_reference("touchpoint", ref, touchpoints)
     # touchpoint("a") inside a's own match, directly or through others, would never end.
     graph = {tp.id: parse(tp.match, "event").touchpoints for tp in m.touchpoints}
     for index, tp in enumerate(m.touchpoints):

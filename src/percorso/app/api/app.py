@@ -18,6 +18,7 @@ from percorso.app.api import (
     events,
     health,
     internal,
+    journey,
     profiles,
     snippet,
     stats,
@@ -87,8 +88,20 @@ def create_app(
             status_code=422,
         )
 
-    for module in (collect, dashboard, events, health, internal, profiles, snippet, stats):
+    for module in (
+        collect,
+        dashboard,
+        events,
+        health,
+        internal,
+        journey,
+        profiles,
+        snippet,
+        stats,
+    ):
         app.include_router(module.router)
+    app.include_router(journey.admin)
+    app.include_router(journey.internal)
     app.include_router(profiles.internal)
     # Found through the installed package, wherever it lives (not the working directory).
     app.mount("/static", StaticFiles(packages=[("percorso.app.web", "static")]), name="static")

@@ -59,3 +59,16 @@ def read_key(
 
 
 ReadKey = Depends(read_key)
+
+
+def admin_key(key: Annotated[ApiKey, Depends(read_key)]) -> ApiKey:
+    """An admin key: needed to change what the company manages (the journey map)."""
+    if key.role != "admin":
+        raise UserError(
+            "this needs an admin key; create one with `percorso keys create --role admin`",
+            status=403,
+        )
+    return key
+
+
+AdminKey = Depends(admin_key)

@@ -14,6 +14,7 @@ from percorso.events.device import warm_up
 from percorso.govern.keys import KeyService
 from percorso.identity.rules import load_rules
 from percorso.identity.service import ProfileService, Refresher
+from percorso.journey.service import JourneyService, MapCatalog
 from percorso.operational.db import Database
 from percorso.warehouse.stats import StoreStats, store_stats
 from percorso.warehouse.store import Warehouse
@@ -71,6 +72,14 @@ class Runtime:
             profiles=profiles,
             refresher=refresher,
         )
+
+    @property
+    def journey(self) -> JourneyService:
+        return JourneyService(self.warehouse, self.profiles)
+
+    @property
+    def maps(self) -> MapCatalog:
+        return MapCatalog(self.database)
 
     def stats(self) -> StoreStats:
         """The store's totals, with profiles brought up to the newest event first."""

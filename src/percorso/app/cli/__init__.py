@@ -68,9 +68,9 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from percorso.app.cli import demo, failed, importing, keys, profiles, serve, stats
+    from percorso.app.cli import demo, failed, importing, journey, keys, profiles, serve, stats
 
-    for module in (demo, failed, importing, keys, profiles, serve, stats):
+    for module in (demo, failed, importing, journey, keys, profiles, serve, stats):
         module.register(app)
 
 

@@ -1,0 +1,302 @@
+"""Fill the drawn map with what customers did: the `MapView` a renderer draws.
+
+Per touchpoint: events, profiles, and the NPS of the people who touched it.
+Per phase: profiles that reached it, the share that went on, the median time
+before they did, and the KPIs the map asks for. Pain points are the worst
+drop-offs: the phases that lose the most people, and the touchpoints where
+the most journeys stop (the last touch of people who never went on).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from percorso.journey.lifecycle import Lifecycle
+from percorso.journey.model import JourneyMap
+from percorso.journey.touches import phase_reach, touches
+from percorso.journey.views import (
+    Bilingual,
+    KpiValue,
+    MapView,
+    PainPoint,
+    PhaseColumn,
+    TouchpointCell,
+)
+from percorso.warehouse.store import Warehouse
+
+PAIN_PHASES = 2
+PAIN_TOUCHPOINTS = 3
+KPI_LABELS = {
+    "profiles": Bilingual(it="Persone", en="People"),
+    "events": Bilingual(it="Eventi", en="Events"),
+    "conversion_to_next_phase": Bilingual(it="Passa alla fase dopo", en="Go on to the next phase"),
+    "time_in_phase": Bilingual(it="Giorni nella fase (mediana)", en="Days in phase (median)"),
+}
+KPI_UNITS = {
+    "profiles": "profiles",
+    "events": "events",
+    "conversion_to_next_phase": "share",
+    "time_in_phase": "days",
+}
+
+
+def _rows(warehouse: Warehouse, table: ir.Table) -> list[dict[str, Any]]:
+    return warehouse.to_arrow(table).to_pylist()  # type: ignore[no-any-return]
+
+
+def measure_map(
+    warehouse: Warehouse,
+    journey_map: JourneyMap,
+    as_of: datetime,
+    *,
+    persona: str | None = None,
+    map_version: int | None = None,
+    lifecycle: Lifecycle | None = None,
+) -> MapView:
+    """The map for one persona (or everyone), measured as of `as_of`."""
+    touched = touches(warehouse, journey_map, as_of)
+    if persona is not None:
+        lifecycle = lifecycle or Lifecycle(warehouse, journey_map, as_of)
+        members = lifecycle.current()
+        members = members.filter(members.persona == persona).select("profile_id")
+        touched = touched.semi_join(members, "profile_id")
+    per_touchpoint = {
+        r["touchpoint"]: r
+        for r in _rows(
+            warehouse,
+            touched.group_by("touchpoint").aggregate(
+                events=touched.count(), profiles=touched.profile_id.nunique()
+            ),
+        )
+    }
+    nps = _nps_by_touchpoint(warehouse, touched)
+    reach = phase_reach(touched)
+    days = (reach.went_on_at.epoch_seconds() - reach.reached_at.epoch_seconds()) / 86400.0
+    per_phase = {
+        r["phase"]: r
+        for r in _rows(
+            warehouse,
+            reach.mutate(days=days)
+            .group_by("phase")
+            .aggregate(
+                profiles=reach.profile_id.nunique(),
+                went_on=reach.went_on_at.notnull().sum(),
+                median_days=ibis._.days.quantile(0.5),
+            ),
+        )
+    }
+    stopped = _last_touch_of_the_stopped(warehouse, touched, reach, len(journey_map.phases) - 1)
+    lost_by_phase = {
+        phase.id: int(per_phase.get(phase.id, {}).get("profiles", 0) or 0)
+        - int(per_phase.get(phase.id, {}).get("went_on", 0) or 0)
+        for phase in journey_map.phases[:-1]
+    }
+    pain_phases = {p for p, lost in Counter(lost_by_phase).most_common(PAIN_PHASES) if lost > 0}
+    pain_touchpoints = {
+        tp for tp, lost in Counter(stopped).most_common(PAIN_TOUCHPOINTS) if lost > 0
+    }
+    kpis = _kpis(journey_map, per_phase, per_touchpoint)
+    columns = []
+    for index, phase in enumerate(journey_map.phases):
+        cells = [
+            TouchpointCell(
+                id=tp.id,
+                label=tp.label,
+                channel=tp.channel,
+                device=tp.device,
+                department=tp.department,
+                system=tp.system,
+                events=int(per_touchpoint.get(tp.id, {}).get("events", 0)),
+                profiles=int(per_touchpoint.get(tp.id, {}).get("profiles", 0)),
+                nps=nps.get(tp.id),
+                pain=tp.id in pain_touchpoints,
+                kpis=kpis.get(("touchpoint", tp.id), []),
+            )
+            for tp in journey_map.touchpoints
+            if tp.phase == phase.id
+            and (persona is None or not tp.personas or persona in tp.personas)
+        ]
+        stats = per_phase.get(phase.id, {})
+        reached = int(stats.get("profiles", 0) or 0)
+        went_on = int(stats.get("went_on", 0) or 0)
+        last = index == len(journey_map.phases) - 1
+        median = stats.get("median_days")
+        columns.append(
+            PhaseColumn(
+                id=phase.id,
+                label=phase.label,
+                touchpoints=cells,
+                profiles=reached,
+                conversion_to_next=None if last or not reached else went_on / reached,
+                median_days_in_phase=None if median is None else round(float(median), 1),
+                channels=_most_used(cells, "channel"),
+                departments=_most_used(cells, "department"),
+                systems=_most_used(cells, "system"),
+                pain=phase.id in pain_phases,
+                kpis=kpis.get(("phase", phase.id), []),
+            )
+        )
+    return MapView(
+        title=journey_map.name,
+        persona=persona,
+        persona_label=next((p.label for p in journey_map.personas if p.id == persona), None),
+        as_of=as_of,
+        map_version=map_version,
+        profiles=_count_profiles(warehouse, touched),
+        phases=columns,
+        pain_points=_pain_points(
+            journey_map, lost_by_phase, pain_phases, stopped, pain_touchpoints
+        ),
+    )
+
+
+def _count_profiles(warehouse: Warehouse, touched: ir.Table) -> int:
+    return int(warehouse.to_arrow(touched.profile_id.nunique()).as_py() or 0)
+
+
+def _most_used(cells: list[TouchpointCell], attribute: str) -> list[str]:
+    weights: Counter[str] = Counter()
+    for cell in cells:
+        weights[getattr(cell, attribute)] += (
+            cell.events + 1
+        )  # a designed but unused one still shows
+    return [name for name, _ in weights.most_common()]
+
+
+def _last_touch_of_the_stopped(
+    warehouse: Warehouse, touched: ir.Table, reach: ir.Table, last_rank: int
+) -> dict[str, int]:
+    """Touchpoint -> people whose journey ended there, short of the map's last phase."""
+    top = reach.group_by("profile_id").aggregate(top=reach.phase_rank.max())
+    furthest = top.filter(top.top < last_rank).select("profile_id")
+    mine = touched.semi_join(furthest, "profile_id")
+    order = ibis.window(
+        group_by=mine.profile_id, order_by=[ibis.desc(mine.ts), ibis.desc(mine.seq)]
+    )
+    last = mine.mutate(n=ibis.row_number().over(order)).filter(ibis._.n == 0)
+    return {
+        str(r["touchpoint"]): int(r["n"])
+        for r in _rows(warehouse, last.group_by("touchpoint").aggregate(n=last.count()))
+    }
+
+
+def _nps_by_touchpoint(warehouse: Warehouse, touched: ir.Table) -> dict[str, float]:
+    """NPS (-100..100) of the latest answer of each person who touched the touchpoint."""
+    answers = touched.filter(
+        (touched.event == "survey_answered")
+        & (touched.properties.cast("json")["survey"].str == "nps")
+    )
+    score = answers.properties.cast("json")["score"].float
+    scored = answers.mutate(score=score).filter(ibis._.score.notnull())
+    order = ibis.window(group_by=scored.profile_id, order_by=ibis.desc(scored.ts))
+    latest = scored.mutate(n=ibis.row_number().over(order)).filter(ibis._.n == 0)
+    people = touched.select("profile_id", "touchpoint").distinct()
+    joined = people.join(latest.select("profile_id", "score"), "profile_id")
+    rows = _rows(
+        warehouse,
+        joined.group_by("touchpoint").aggregate(
+            answers=joined.count(),
+            promoters=(joined.score >= 9).sum(),
+            detractors=(joined.score <= 6).sum(),
+        ),
+    )
+    return {
+        str(r["touchpoint"]): round(
+            100.0 * (int(r["promoters"]) - int(r["detractors"])) / int(r["answers"]),
+            1,
+        )
+        for r in rows
+        if r["answers"]
+    }
+
+
+def _kpis(
+    journey_map: JourneyMap,
+    per_phase: dict[str, dict[str, Any]],
+    per_touchpoint: dict[str, dict[str, Any]],
+) -> dict[tuple[str, str], list[KpiValue]]:
+    found: dict[tuple[str, str], list[KpiValue]] = {}
+    last_phase = journey_map.phases[-1].id
+    for kpi in journey_map.kpis:
+        value: float | None
+        if kpi.touchpoint is not None:
+            key = ("touchpoint", kpi.touchpoint)
+            stats = per_touchpoint.get(kpi.touchpoint, {})
+            value = float(stats.get(kpi.kpi, 0) or 0)
+        else:
+            assert kpi.phase is not None
+            key = ("phase", kpi.phase)
+            stats = per_phase.get(kpi.phase, {})
+            reached = int(stats.get("profiles", 0) or 0)
+            if kpi.kpi == "profiles":
+                value = float(reached)
+            elif kpi.kpi == "events":
+                value = float(
+                    sum(
+                        int(per_touchpoint.get(tp.id, {}).get("events", 0) or 0)
+                        for tp in journey_map.touchpoints
+                        if tp.phase == kpi.phase
+                    )
+                )
+            elif kpi.kpi == "conversion_to_next_phase":
+                went_on = int(stats.get("went_on", 0) or 0)
+                value = went_on / reached if reached and kpi.phase != last_phase else None
+            else:
+                median = stats.get("median_days")
+                value = None if median is None else round(float(median), 1)
+        found.setdefault(key, []).append(
+            KpiValue(
+                kpi=kpi.kpi,
+                label=KPI_LABELS[kpi.kpi],
+                value=value,
+                unit=KPI_UNITS[kpi.kpi],
+                target=kpi.target,
+            )
+        )
+    return found
+
+
+def _pain_points(
+    journey_map: JourneyMap,
+    lost_by_phase: dict[str, int],
+    pain_phases: set[str],
+    stopped: dict[str, int],
+    pain_touchpoints: set[str],
+) -> list[PainPoint]:
+    phases = {p.id: p for p in journey_map.phases}
+    names = {tp.id: tp for tp in journey_map.touchpoints}
+    points = []
+    for phase_id in pain_phases:
+        label = phases[phase_id].label
+        lost = lost_by_phase[phase_id]
+        points.append(
+            PainPoint(
+                phase=phase_id,
+                touchpoint=None,
+                lost_profiles=lost,
+                text=Bilingual(
+                    it=f"{lost} persone arrivano a «{label.it}» e non vanno oltre",
+                    en=f"{lost} people reach “{label.en}” and go no further",
+                ),
+            )
+        )
+    for tp_id in pain_touchpoints:
+        tp = names[tp_id]
+        lost = stopped[tp_id]
+        points.append(
+            PainPoint(
+                phase=tp.phase,
+                touchpoint=tp_id,
+                lost_profiles=lost,
+                text=Bilingual(
+                    it=f"Il percorso di {lost} persone si ferma a «{tp.label.it}»",
+                    en=f"The journey of {lost} people stops at “{tp.label.en}”",
+                ),
+            )
+        )
+    return sorted(points, key=lambda p: (-p.lost_profiles, p.phase, p.touchpoint or ""))
