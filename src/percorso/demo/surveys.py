@@ -1,4 +1,5 @@
-"""The survey tool (`surveys`): NPS after orders and twice a year, CSAT after tickets.
+"""The survey tool (`surveys`): NPS after orders and twice a year, CSAT after tickets,
+and Google reviews from the promoters who accept its invitation.
 
 Answers are keyed by the email the survey was sent to. Scores follow the
 person's mood at that moment (temperament plus what happened to them), and
@@ -7,6 +8,7 @@ about two answers in three come with a comment in the person's language.
 
 from __future__ import annotations
 
+import random
 from typing import Literal
 
 from percorso.demo.calendar import HOUR, MINUTE, at, day_of, evening_hour
@@ -16,6 +18,7 @@ from percorso.demo.rows import dumps
 from percorso.demo.world import World
 
 Trigger = Literal["ordine", "ticket", "periodico"]
+REVIEW_CHANCE = 0.3
 COMMENT_CHANCE = {"positive": 0.55, "mixed": 0.7, "negative": 0.85}
 
 
@@ -69,7 +72,37 @@ def nps(
         return None
     if score <= 6:
         person.experience(moment, -0.4)  # saying it out loud does not make it better
+    if score >= 9:
+        _review(world, person, moment)
     return score
+
+
+def _review(world: World, person: Person, moment: int) -> None:
+    """Some promoters accept the survey's invitation to review the shop on Google.
+
+    Drawn from a generator of its own, so adding reviews left every other
+    event of the demo as it was.
+    """
+    rng = random.Random(f"review:{person.person_id}:{moment}")
+    if rng.random() >= REVIEW_CHANCE:
+        return
+    address = person.list_email or person.email
+    props = {
+        "platform": "google",
+        "rating": 5 if rng.random() < 0.8 else 4,
+        "language": person.language,
+    }
+    world.rows.add(
+        person,
+        moment + int(rng.uniform(24, 120) * HOUR),
+        "surveys",
+        "track",
+        "review_posted",
+        channel=world.channel("surveys"),
+        user_id=address,
+        properties=dumps(props),
+        identifiers=(("email", address),),
+    )
 
 
 def csat(world: World, person: Person, moment: int, topic: Topic, effect: float) -> int | None:

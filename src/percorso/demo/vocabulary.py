@@ -39,7 +39,7 @@ EVENTS: Final[dict[Source, frozenset[str]]] = {
     ),
     "erp": frozenset({"order_placed", "invoice_issued", "payment_received", "identify"}),
     "helpdesk": frozenset({"ticket_opened", "ticket_replied", "ticket_closed"}),
-    "surveys": frozenset({"survey_answered"}),
+    "surveys": frozenset({"survey_answered", "review_posted"}),
 }
 """Event names per source (`identify` is the event of an identify call, `page_view` of a page call)."""
 
