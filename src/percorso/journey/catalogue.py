@@ -86,6 +86,14 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "channel.erp": "ERP",
         "channel.support": "assistenza",
         "channel.survey": "sondaggi",
+        "channel.in_person": "di persona",
+        "channel.phone": "telefono",
+        "channel.word_of_mouth": "passaparola",
+        "department.marketing": "Marketing",
+        "department.sales": "Vendite",
+        "department.service": "Assistenza",
+        "department.administration": "Amministrazione",
+        "device.any": "ogni dispositivo",
         "device.desktop": "desktop",
         "device.mobile": "smartphone",
         "device.tablet": "tablet",
@@ -162,6 +170,14 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "channel.erp": "ERP",
         "channel.support": "support",
         "channel.survey": "survey",
+        "channel.in_person": "in person",
+        "channel.phone": "phone",
+        "channel.word_of_mouth": "word of mouth",
+        "department.marketing": "Marketing",
+        "department.sales": "Sales",
+        "department.service": "Service",
+        "department.administration": "Administration",
+        "device.any": "any device",
         "device.desktop": "desktop",
         "device.mobile": "smartphone",
         "device.tablet": "tablet",
@@ -192,6 +208,9 @@ class Words:
     def channel(self, channel: str) -> str:
         """A known channel in words; a company's own channel name as it wrote it."""
         return WORDS[self.language].get(f"channel.{channel}", channel)
+
+    def department(self, department: str) -> str:
+        return WORDS[self.language].get(f"department.{department}", department)
 
     def device(self, device: str) -> str:
         return WORDS[self.language].get(f"device.{device}", device)

@@ -149,6 +149,7 @@ def measure_map(
         map_version=map_version,
         profiles=_count_profiles(warehouse, touched),
         phases=columns,
+        system_labels={system.id: system.label for system in journey_map.systems},
         pain_points=_pain_points(
             journey_map, lost_by_phase, pain_phases, stopped, pain_touchpoints
         ),

@@ -82,6 +82,7 @@ class MapView(BaseModel):
     profiles: int
     phases: list[PhaseColumn]
     pain_points: list[PainPoint]
+    system_labels: dict[str, Bilingual] = {}  # system id -> its name in the map
 
 
 class SystemNode(BaseModel):
