@@ -27,7 +27,7 @@ from pydantic import (
     ValidationError,
 )
 
-from percorso.events.channel import CHANNELS
+from percorso.events.channel import Channel
 from percorso.journey.nodes import Predicate, PredicateError, Scope
 from percorso.journey.predicates import parse
 from percorso.journey.views import Bilingual
@@ -36,23 +36,7 @@ from percorso.yaml_models import YamlFileError, line_of, parse_yaml, validation_
 Department = Literal["marketing", "sales", "service", "administration"]
 DEPARTMENTS: tuple[Department, ...] = ("marketing", "sales", "service", "administration")
 # The event channels, plus the ones that leave no web trace.
-TouchpointChannel = Literal[
-    "social",
-    "search",
-    "email",
-    "paid",
-    "referral",
-    "direct",
-    "form",
-    "crm",
-    "erp",
-    "support",
-    "survey",
-    "in_person",
-    "phone",
-    "word_of_mouth",
-]
-assert set(CHANNELS) <= set(TouchpointChannel.__args__)  # type: ignore[attr-defined]
+TouchpointChannel = Literal[Channel, "in_person", "phone", "word_of_mouth"]
 TouchpointDevice = Literal["any", "desktop", "mobile", "tablet"]
 KpiName = Literal["profiles", "events", "conversion_to_next_phase", "time_in_phase"]
 ID = re.compile(r"[a-z][a-z0-9_]*")
