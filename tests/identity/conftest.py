@@ -3,7 +3,8 @@
 An event is a dict with the keys it needs:
 
     {"anon": "A1", "user": "U", "type": "identify", "at": 5, "source": "sito-web",
-     "traits": {...}, "props": {...}, "event": "page_viewed", "id": "m1", "previous": "X"}
+     "traits": {...}, "props": {...}, "context": {...}, "event": "page_viewed", "id": "m1",
+     "previous": "X"}
 
 `at` is minutes after `T0` (or a datetime); `id` (the message id) is numbered
 when missing; `type` is "identify" when the event has traits, else "track".
@@ -53,6 +54,7 @@ def event_table(events: Iterable[Event]) -> pa.Table:
             "device",
             "props",
             "traits",
+            "context",
         }
         assert not unknown, f"unknown keys in a test event: {unknown}"
         at = e.get("at", 0)
@@ -72,7 +74,7 @@ def event_table(events: Iterable[Event]) -> pa.Table:
         columns["device"].append(e.get("device"))
         columns["properties"].append(orjson.dumps(e.get("props") or {}).decode())
         columns["traits"].append(orjson.dumps(traits or {}).decode())
-        columns["context"].append("{}")
+        columns["context"].append(orjson.dumps(e.get("context") or {}).decode())
     return pa.Table.from_pydict(columns, schema=INCOMING)
 
 

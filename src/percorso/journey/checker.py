@@ -12,6 +12,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from percorso.journey.nodes import (
+    AGGREGATES,
     EVENT_FUNCTIONS,
     FIELDS,
     JSON_ROOTS,
@@ -107,8 +108,10 @@ class Checker:
     def _expect_bool(self, node: Node, what: str) -> None:
         kind = self.check(node)
         if kind != "bool":
+            needs = "conditions on both sides" if what in ("and", "or") else "a condition"
+            shown = "a free-form value" if kind == "json" else f"a {kind}"
             raise PredicateError(
-                f'"{what}" needs conditions on both sides, but {_show(node)} is a {kind} '
+                f'"{what}" needs {needs}, but {_show(node)} is {shown} '
                 f"{where(node.at)}: compare it with == or use exists(...)"
             )
 
@@ -181,24 +184,12 @@ class Checker:
         elif left not in ("json", as_type) or right not in ("json", as_type):
             raise PredicateError(
                 f"cannot compare {_show(node.left)} ({left}) with {_show(node.right)} ({right}) "
-                f"{where(node.at)}"
-                + (
-                    ': write the number without quotes, e.g. 100 not "100"'
-                    if "number" in (left, right)
-                    else ""
-                )
+                f"{where(node.at)}{_quoting_hint(node, left, right)}"
             )
         if node.op in ("<", "<=", ">", ">=") and as_type not in ("number", "time"):
-            hint = ""
-            for side in (node.left, node.right):
-                if isinstance(side, Const) and isinstance(side.value, str):
-                    try:
-                        float(side.value)
-                        hint = f": write the number without quotes, {side.value} not {side.value!r}"
-                    except ValueError:
-                        pass
             raise PredicateError(
-                f'"{node.op}" orders numbers and dates, not {as_type}s {where(node.at)}{hint}'
+                f'"{node.op}" orders numbers and dates, not {as_type}s {where(node.at)}'
+                f"{_quoting_hint(node, 'number', 'number')}"
             )
         if as_type == "bool" and node.op not in ("==", "!="):
             raise PredicateError(
@@ -230,6 +221,11 @@ class Checker:
 
     def _call(self, node: Call) -> Type:
         name = node.name
+        if self._inside_aggregate and name in AGGREGATES:
+            raise PredicateError(
+                f"{name}() cannot be nested in count(), ever(), sum() or no_activity() "
+                f"{where(node.at)}: inside them the rule reads one event; combine them with and/or"
+            )
         allowed = (
             EVENT_FUNCTIONS
             if self.scope == "event" or self._inside_aggregate
@@ -315,10 +311,6 @@ class Checker:
         raise AssertionError(name)  # pragma: no cover - every allowed name is handled above
 
     def _aggregate_condition(self, call: Call, condition: Node) -> None:
-        if self._inside_aggregate:
-            raise PredicateError(
-                f"{call.name}() cannot be nested in another count, ever or sum {where(call.at)}"
-            )
         self._inside_aggregate = True
         try:
             self._expect_bool(condition, f"{call.name}()")
@@ -340,6 +332,22 @@ class Checker:
                 f"{node.name}() needs text in quotes {where(arg.at)}, e.g. {example}"
             )
         return arg.value
+
+
+def _quoting_hint(node: Compare, left: Type, right: Type) -> str:
+    """Advice when a number was quoted ("100") or a text was not (`event == 3`)."""
+    for side, other in ((node.left, right), (node.right, left)):
+        if not isinstance(side, Const) or isinstance(side.value, bool):
+            continue
+        if isinstance(side.value, str) and other == "number":
+            try:
+                float(side.value)
+            except ValueError:
+                continue
+            return f': write the number without quotes, {side.value} not "{side.value}"'
+        if isinstance(side.value, int | float) and other == "string":
+            return f': write the text in quotes, "{side.value}"'
+    return ""
 
 
 def _show(node: Node) -> str:

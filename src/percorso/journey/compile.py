@@ -53,6 +53,9 @@ def _json_as(value: ir.Value, as_type: Type) -> ir.Value:
         return value.float
     if as_type == "bool":
         return value.bool
+    if as_type == "time":
+        # `ts > properties.renewed_at`: text that is not a date is missing, not an error.
+        return value.str.try_cast("timestamp")
     return value.str
 
 
@@ -126,9 +129,15 @@ class EventCompiler:
             return ~present if node.op == "==" else present
         left = self.value(node.left, node.as_type)
         if isinstance(node.right, ListConst):
-            items = [_literal(c.value, node.as_type) for c in node.right.items]
-            inside = left.isin(items)
-            return inside.fill_null(False) if node.op == "in" else (~inside).fill_null(True)
+            values = [c.value for c in node.right.items if c.value is not None]
+            inside: ir.BooleanValue = (
+                left.isin([_literal(v, node.as_type) for v in values]).fill_null(False)
+                if values
+                else ibis.literal(False)
+            )
+            if len(values) < len(node.right.items):  # `in [null, "a"]`: missing or "a"
+                inside = inside | ~self._present(node.left)
+            return inside if node.op == "in" else ~inside
         right = self.value(node.right, node.as_type)
         compared = {
             "==": lambda: left == right,
@@ -199,16 +208,17 @@ class ProfileCompiler(EventCompiler):
 
     def _present(self, node: Node) -> ir.BooleanValue:
         if isinstance(node, Field) and node.root == "traits":
-            return self._latest_trait(node, "string").notnull()
+            # Any kind of value: a number or true/false is there as much as a text.
+            return self._latest_trait(node, "json").notnull()
         return super()._present(node)
 
     def _latest_trait(self, node: Field, as_type: Type) -> ir.Value:
         """The last value the person gave for a trait, up to the tick."""
         raw = _json_path(self.table, node)
-        text = raw.cast("string")
+        text = raw.cast("string")  # JSON text: 50, true, "pro"
         given = self._real & _present(raw)
         if as_type == "string":
-            text = raw.str
+            text = raw.str  # null for a value that is not text, as for an event's field
         keyed = ibis.ifelse(given, self.table.ts.strftime(_SORTABLE_TIME) + "|" + text, None)
         latest = keyed.max().over(self._window(None)).substr(_SORTABLE_WIDTH + 1)
         if as_type == "number":

@@ -112,8 +112,13 @@ class Lifecycle:
             "profile_id",
             "ts",
             "_real",
-            stage=ibis.cases(*stage_cases, else_=NO_STAGE),
-            persona=ibis.cases(*persona_cases, else_=NO_PERSONA) if persona_cases else NO_PERSONA,
+            stage=ibis.cases(*stage_cases, else_=ibis.literal(NO_STAGE)),
+            # A bare string in a select names a column: the fallbacks are literals.
+            persona=(
+                ibis.cases(*persona_cases, else_=ibis.literal(NO_PERSONA))
+                if persona_cases
+                else ibis.literal(NO_PERSONA)
+            ),
         )
 
     def history(self) -> ir.Table:
@@ -153,7 +158,9 @@ class Lifecycle:
         if by_stage.get(NO_STAGE) and NO_STAGE not in self.map.stage_rules:
             # Counted, so the stages add up to the profiles.
             stages.append(
-                StageCount(stage=NO_STAGE, profiles=by_stage[NO_STAGE], share=by_stage[NO_STAGE] / total)
+                StageCount(
+                    stage=NO_STAGE, profiles=by_stage[NO_STAGE], share=by_stage[NO_STAGE] / total
+                )
             )
         personas: dict[str, Counter[str]] = {}
         for row in current:

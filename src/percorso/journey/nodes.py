@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
 
 from percorso.errors import UserError
@@ -163,10 +163,17 @@ def parse_duration(text: str, at: int = 0) -> timedelta:
 
 
 def parse_time(text: str, at: int = 0) -> datetime:
-    """An ISO date or date-time, compared with an event's `ts` (UTC)."""
+    """An ISO date or date-time, compared with an event's `ts` (naive UTC).
+
+    A time with an offset ("2025-06-30T18:00+02:00") is the same moment in UTC;
+    one without is read as UTC.
+    """
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
+        moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise PredicateError(
             f'{text!r} is not a date {where(at)}: write it as "2025-06-30" or "2025-06-30T18:00"'
         ) from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -67,21 +67,26 @@ _OPS: Mapping[type[ast.cmpop], str] = {
 _SYNTAX_HINTS = (
     ("&&", 'write "and" instead of "&&"'),
     ("||", 'write "or" instead of "||"'),
-    ("!=", ""),
     ("!", 'write "not" instead of "!"'),
     ("===", 'write "==" to compare'),
 )
 
 
-def _syntax_message(text: str, exc: SyntaxError) -> str:
-    hint = ""
+def _syntax_hint(text: str) -> str:
+    """The habit from another language that most likely broke the rule."""
+    if "!==" in text:
+        return 'write "!=" to compare'
+    plain = text.replace("!=", "  ")  # "!=" is right; a "!" alone is not
     for token, advice in _SYNTAX_HINTS:
-        if token in text:
-            hint = advice
-            break
-    else:
-        if re.search(r"(?<![=!<>])=(?!=)", text):
-            hint = 'write "==" to compare'
+        if token in plain:
+            return advice
+    if re.search(r"(?<![=!<>])=(?!=)", text):
+        return 'write "==" to compare'
+    return ""
+
+
+def _syntax_message(text: str, exc: SyntaxError) -> str:
+    hint = _syntax_hint(text)
     at = (exc.offset or 1) - 1
     found = f"cannot read the rule {where(at)} ({exc.msg})"
     return f"{found}: {hint}" if hint else found
