@@ -249,9 +249,10 @@ class ProfileCompiler(EventCompiler):
                 )
                 return self._count(which, parse_duration(duration_text.value)) == 0
             case "identified":
+                # A social handle names someone but gives no way to reach them.
                 t = self.table
                 known = (
-                    t.user_id.notnull()
+                    (t.user_id.notnull() & (source_kind(t.source) != "social"))
                     | _present(_json_path(t, Field(("traits", "email"), 0)))
                     | _present(_json_path(t, Field(("traits", "phone"), 0)))
                 )

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
@@ -81,8 +82,9 @@ def main(argv: list[str] | None = None) -> None:
         # Standalone mode: Typer reports usage errors itself and exits 2.
         app(args=argv)
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        # Escaped: a message quotes the user's input, which may hold brackets.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(EXIT_USAGE)
     except TransientError as exc:
-        err.print(f"[bold yellow]try again:[/] {exc}")
+        err.print(f"[bold yellow]try again:[/] {escape(str(exc))}")
         sys.exit(EXIT_TEMPFAIL)

@@ -14,6 +14,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from percorso.app.cli import settings_of
 from percorso.errors import UserError
@@ -26,7 +27,8 @@ map_app = typer.Typer(
     help="The journey map as code: validate, apply, diff, render.", no_args_is_help=True
 )
 gaps_app = typer.Typer(help="Gaps between the map and the territory.", no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
+# No markup: labels, notes and rules are the user's text and may hold brackets.
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 AsOfOpt = Annotated[
@@ -153,7 +155,7 @@ def diff(
         out.print("no differences")
     for line in result.lines():
         style = {"+": "green", "-": "red"}.get(line[:1], "yellow")
-        out.print(f"[{style}]{line}[/]", markup=True, highlight=False)
+        out.print(Text(line, style=style))
 
 
 @map_app.command("render")
@@ -223,7 +225,7 @@ def _print_stages(report: StagesReport) -> None:
             f"{t.profiles:,}",
             "-" if t.median_days is None else f"{t.median_days:g}",
             "-" if t.p90_days is None else f"{t.p90_days:g}",
-            "yes" if t.designed else "[bold red]NO[/]",
+            "yes" if t.designed else Text("NO", style="bold red"),
         )
     out.print(moves)
     if report.undesigned_moves:
