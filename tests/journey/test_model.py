@@ -119,6 +119,11 @@ BAD_MAPS: list[tuple[str, str, str]] = [
         'line 43, key "touchpoints.1.owner": unknown key; allowed here: id, label, phase, channel, device, department, system, match, personas',
     ),
     ("missing phases", edited((PHASES, "")), 'line 1, key "phases": is missing'),
+    (
+        "a persona called none",
+        edited(("  - id: business", "  - id: none")),
+        'line 8, key "personas.0.id": "none" is reserved for profiles no rule matches: choose another id',
+    ),
     ("missing name", edited(("name: Mappa minima\n", "")), 'line 1, key "name": is missing'),
     (
         "no phases",

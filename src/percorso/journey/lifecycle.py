@@ -166,8 +166,14 @@ class Lifecycle:
         for row in current:
             personas.setdefault(row["persona"], Counter())[row["stage"]] += 1
         order = [p.id for p in self.map.personas] + [NO_PERSONA]
+        stage_order = [s.id for s in self.map.stages] + [NO_STAGE]
         persona_counts = [
-            PersonaCount(persona=p, profiles=sum(personas[p].values()), stages=dict(personas[p]))
+            PersonaCount(
+                persona=p,
+                profiles=sum(personas[p].values()),
+                # In the map's stage order, so the JSON reads the same every time.
+                stages={s: personas[p][s] for s in stage_order if personas[p][s]},
+            )
             for p in order
             if p in personas
         ]

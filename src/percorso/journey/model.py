@@ -196,6 +196,11 @@ def _references(m: JourneyMap) -> Iterator[tuple[tuple[int | str, ...], str]]:
         for index, item in enumerate(getattr(m, section)):
             if item.id in seen:
                 yield (section, index, "id"), f'"{item.id}" is used twice in {section}'
+            if item.id == "none" and section in ("stages", "personas"):
+                yield (
+                    (section, index, "id"),
+                    '"none" is reserved for profiles no rule matches: choose another id',
+                )
             seen.add(item.id)
         sections[section] = [item.id for item in getattr(m, section)]
     phases, stages, systems = sections["phases"], sections["stages"], sections["systems"]

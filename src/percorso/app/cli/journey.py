@@ -229,7 +229,7 @@ def _print_stages(report: StagesReport) -> None:
         )
     out.print(moves)
     if report.undesigned_moves:
-        out.print(f"{report.undesigned_moves:,} moves the map does not design (marked NO)")
+        out.print(f"moves the map does not design (marked NO): {report.undesigned_moves:,}")
 
 
 def stages(
