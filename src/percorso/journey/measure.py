@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from percorso.journey.lifecycle import Lifecycle
 from percorso.journey.model import JourneyMap
+from percorso.journey.ticks import profile_events
 from percorso.journey.touches import phase_reach, touches
 from percorso.journey.views import (
     Bilingual,
@@ -74,7 +75,7 @@ def measure_map(
             ),
         )
     }
-    nps = _nps_by_touchpoint(warehouse, touched)
+    nps = _nps_by_touchpoint(warehouse, touched, profile_events(warehouse.ibis, as_of))
     reach = phase_reach(touched)
     days = (reach.went_on_at.epoch_seconds() - reach.reached_at.epoch_seconds()) / 86400.0
     per_phase = {
@@ -186,11 +187,16 @@ def _last_touch_of_the_stopped(
     }
 
 
-def _nps_by_touchpoint(warehouse: Warehouse, touched: ir.Table) -> dict[str, float]:
-    """NPS (-100..100) of the latest answer of each person who touched the touchpoint."""
-    answers = touched.filter(
-        (touched.event == "survey_answered")
-        & (touched.properties.cast("json")["survey"].str == "nps")
+def _nps_by_touchpoint(
+    warehouse: Warehouse, touched: ir.Table, events: ir.Table
+) -> dict[str, float]:
+    """NPS (-100..100) of the latest answer of each person who touched the touchpoint.
+
+    Answers are read from every event, so a map needs no survey touchpoint for it.
+    """
+    answers = events.filter(
+        (events.event == "survey_answered")
+        & (events.properties.cast("json")["survey"].str == "nps")
     )
     score = answers.properties.cast("json")["score"].float
     scored = answers.mutate(score=score).filter(ibis._.score.notnull())
