@@ -5,10 +5,12 @@
 Generates a Parquet file of N events (user_id, event, timestamp and five
 property columns of mixed types), then times:
 
-(a) our path: ImportJob + events.prepare (read, check, properties JSON,
-    message ids in an in-memory DuckDB), then LocalSink on a fresh home:
-    open the warehouse, append (dedupe per (source, message_id), one
-    transaction), close;
+(a) our path: ImportJob + events.prepare (read the file and check every
+    row in an in-memory DuckDB; the rows' conversion comes back as an
+    unrun `EventQuery`), then LocalSink on a fresh home: open the
+    warehouse, which reads the file again and computes the properties
+    JSON, message ids, channel and device as it inserts (dedupe per
+    (source, message_id), one transaction), close;
 (b) the ceiling: raw DuckDB `INSERT INTO t SELECT * FROM read_parquet(...)`
     into a fresh database file (open, create, insert, close).
 

@@ -1,7 +1,13 @@
-"""The warehouse append: one transaction, exactly once per (source, message_id) within the window."""
+"""The warehouse append: one transaction, exactly once per (source, message_id) within the window.
+
+The promise holds for both ways in, so its tests run on both: `append` (an
+Arrow table) and `append_query` (an `EventQuery`, run by the warehouse itself
+or computed in the connection that built it).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +19,7 @@ import pytest
 from percorso.errors import TransientError, UserError
 from percorso.events.normalise import failed_table
 from percorso.events.schema import INCOMING
-from percorso.warehouse.store import Warehouse, duckdb_path
+from percorso.warehouse.store import AppendResult, EventQuery, Warehouse, duckdb_path
 
 T0 = datetime(2026, 3, 1, 10, 0)
 
@@ -51,35 +57,92 @@ def count(warehouse: Warehouse, table: str = "events") -> int:
     return int(warehouse.query(f"SELECT count(*) FROM {table}")[0][0])
 
 
-def test_duplicates_in_one_batch_and_across_batches_are_dropped(warehouse: Warehouse) -> None:
-    first = warehouse.append(events(["a", "b", "a"]))
+Append = Callable[[Warehouse, pa.Table], AppendResult]
+
+
+@pytest.fixture(params=["table", "portable query", "query computed where built"])
+def append(request: pytest.FixtureRequest) -> Iterator[Append]:
+    """Append a table of events the way the parameter says."""
+    if request.param == "table":
+        yield lambda warehouse, table: warehouse.append(table)
+        return
+    con = duckdb.connect()
+
+    def through_a_query(warehouse: Warehouse, table: pa.Table) -> AppendResult:
+        # Ordinals with gaps, and rows given out of order: seq must follow the ordinals.
+        given = table.append_column("ordinal", pa.array(range(10, 10 + 3 * len(table), 3)))
+        given = given.take(list(reversed(range(len(given)))))
+        con.register("given", given)
+        query = EventQuery(
+            sql="SELECT * EXCLUDE (source, received_at) FROM given",
+            con=con,
+            source=given["source"][0].as_py(),
+            received_at=given["received_at"][0].as_py(),
+            rows=len(given),
+            tables={"given": given},
+            portable=request.param == "portable query",
+        )
+        return warehouse.append_query(query)
+
+    yield through_a_query
+    con.close()
+
+
+def test_duplicates_in_one_batch_and_across_batches_are_dropped(
+    warehouse: Warehouse, append: Append
+) -> None:
+    first = append(warehouse, events(["a", "b", "a"]))
     assert (first.inserted, first.duplicates) == (2, 1)
-    second = warehouse.append(events(["b", "c"]))
+    second = append(warehouse, events(["b", "c"]))
     assert (second.inserted, second.duplicates) == (1, 1)
     assert count(warehouse) == 3
 
 
-def test_same_message_id_from_another_source_is_another_event(warehouse: Warehouse) -> None:
-    warehouse.append(events(["a"], source="crm"))
-    warehouse.append(events(["a"], source="erp"))
+def test_the_first_copy_of_a_repeat_is_the_one_kept(warehouse: Warehouse, append: Append) -> None:
+    table = events(["a", "b", "a", "a"]).set_column(
+        2, "event", pa.array(["first", "b", "second", "third"])
+    )
+    append(warehouse, table)
+    assert warehouse.query("SELECT message_id, event FROM events ORDER BY seq") == [
+        ("a", "first"),
+        ("b", "b"),
+    ]
+
+
+def test_same_message_id_from_another_source_is_another_event(
+    warehouse: Warehouse, append: Append
+) -> None:
+    append(warehouse, events(["a"], source="crm"))
+    append(warehouse, events(["a"], source="erp"))
     assert count(warehouse) == 2
 
 
-def test_duplicates_are_dropped_within_the_window_only(warehouse: Warehouse) -> None:
-    warehouse.append(events(["a"], received=T0))
-    assert warehouse.append(events(["a"], received=T0 + timedelta(days=7))).inserted == 0
-    assert warehouse.append(events(["a"], received=T0 + timedelta(days=7, hours=1))).inserted == 1
+def test_duplicates_are_dropped_within_the_window_only(
+    warehouse: Warehouse, append: Append
+) -> None:
+    append(warehouse, events(["a"], received=T0))
+    assert append(warehouse, events(["a"], received=T0 + timedelta(days=7))).inserted == 0
+    assert append(warehouse, events(["a"], received=T0 + timedelta(days=7, hours=1))).inserted == 1
 
 
-def test_seq_follows_ingestion_order_and_survives_reopen(tmp_path: Path) -> None:
+def test_seq_follows_ingestion_order_and_survives_reopen(tmp_path: Path, append: Append) -> None:
     url = f"duckdb://{tmp_path / 'w.duckdb'}"
     with Warehouse(url) as w:
-        w.append(events(["a", "b"]))
+        append(w, events(["a", "b"]))
     with Warehouse(url) as w:
-        w.append(events(["c"]))
+        append(w, events(["c"]))
+        w.append(events(["d"]))
         rows = w.query("SELECT message_id, seq FROM events ORDER BY seq")
-    assert [r[0] for r in rows] == ["a", "b", "c"]
+    assert [r[0] for r in rows] == ["a", "b", "c", "d"]
     assert [r[1] for r in rows] == sorted({r[1] for r in rows})
+
+
+def test_a_failing_append_query_leaves_nothing(warehouse: Warehouse, append: Append) -> None:
+    append(warehouse, events(["a"]))
+    bad = events(["b", "c"]).set_column(0, "message_id", pa.array(["b", None], pa.string()))
+    with pytest.raises(duckdb.ConstraintException):
+        append(warehouse, bad)
+    assert warehouse.query("SELECT message_id FROM events") == [("a",)]
 
 
 def test_checkpoint_and_failed_events_commit_together(warehouse: Warehouse) -> None:

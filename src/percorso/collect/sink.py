@@ -35,7 +35,7 @@ from percorso.journey.service import JourneyService, MapSource, ProfileJourney
 from percorso.journey.views import MapView
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
-from percorso.warehouse.store import AppendResult, Warehouse, WarehouseBusy
+from percorso.warehouse.store import AppendResult, EventQuery, Warehouse, WarehouseBusy
 
 TOKEN_HEADER = "X-Percorso-Local-Token"
 
@@ -49,6 +49,10 @@ class Sink(Protocol):
         failed: pa.Table | None = None,
         resolved_failures: Sequence[str] = (),
     ) -> AppendResult: ...
+
+    def write_query(self, query: EventQuery) -> AppendResult:
+        """The events a query yields, in one transaction (a bulk import)."""
+        ...
 
     def stats(self) -> StoreStats: ...
 
@@ -124,6 +128,10 @@ class LocalSink:
             resolved_failures=resolved_failures,
         )
 
+    def write_query(self, query: EventQuery) -> AppendResult:
+        """In this process the warehouse runs the query itself: compute and insert in one pass."""
+        return self.warehouse.append_query(query, dedupe_window=self.settings.dedupe_window)
+
     @property
     def journey(self) -> JourneyService:
         return JourneyService(self.warehouse, self.profiles)
@@ -187,6 +195,10 @@ class RemoteSink:
             for path in paths:
                 path.unlink(missing_ok=True)
         return AppendResult(**body)
+
+    def write_query(self, query: EventQuery) -> AppendResult:
+        """The server owns the warehouse: compute the rows here, send them as a table."""
+        return self.write(query.to_arrow())
 
     def stats(self) -> StoreStats:
         return StoreStats.model_validate(self._call("GET", "/internal/stats"))

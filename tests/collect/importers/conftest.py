@@ -62,26 +62,31 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     return run
 
 
+def stored_in(home: Path, where: str = "true") -> list[dict[str, Any]]:
+    """Rows of a home's warehouse `events` table (JSON columns parsed), in ingestion order."""
+    path = home / "warehouse.duckdb"
+    if not path.exists():
+        return []
+    # A plain read-only connection: the command has exited and closed the file.
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cursor = con.execute(f"SELECT * FROM events WHERE {where} ORDER BY seq")
+        names = [d[0] for d in cursor.description]
+        found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    for row in found:
+        for column in ("properties", "traits", "context"):
+            row[column] = orjson.loads(row[column]) if row[column] is not None else None
+    return found
+
+
 @pytest.fixture
 def stored(home: Path) -> Callable[..., list[dict[str, Any]]]:
-    """Rows of the home's warehouse `events` table (JSON columns parsed), in ingestion order."""
+    """`stored_in` the test's home."""
 
     def rows(where: str = "true") -> list[dict[str, Any]]:
-        path = home / "warehouse.duckdb"
-        if not path.exists():
-            return []
-        # A plain read-only connection: the command has exited and closed the file.
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            cursor = con.execute(f"SELECT * FROM events WHERE {where} ORDER BY seq")
-            names = [d[0] for d in cursor.description]
-            found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        finally:
-            con.close()
-        for row in found:
-            for column in ("properties", "traits", "context"):
-                row[column] = orjson.loads(row[column]) if row[column] is not None else None
-        return found
+        return stored_in(home, where)
 
     return rows
 

@@ -41,6 +41,7 @@ from percorso.collect.importers import subscribers as subscribers_import
 from percorso.collect.importers import tickets as tickets_import
 from percorso.collect.importers.events import EventType
 from percorso.collect.sink import open_sink
+from percorso.warehouse.store import EventQuery
 
 import_app = typer.Typer(
     help=(
@@ -126,7 +127,7 @@ def _run(
     kind: ImportKind,
     options: ImportOptions,
     as_json: bool,
-    prepare: Callable[[ImportJob], pa.Table],
+    prepare: Callable[[ImportJob], pa.Table | EventQuery],
 ) -> None:
     settings = settings_of(ctx)
     with _progress() as progress, ImportJob(kind, options, progress) as job:

@@ -1,11 +1,14 @@
 """`percorso import events`: a table of events (CSV, JSON Lines, Parquet, Excel).
 
-The hot path: a file of millions of rows goes through one DuckDB query in an
-in-memory connection (parse, check, build the properties JSON, hash the
-message ids) and comes out as one Arrow table for the warehouse. Python
-touches only the distinct values that need Python's rules: user agents
-(device) and, for web-like files, the url/referrer/campaign combinations
-(channel).
+The hot path: a file of millions of rows is checked by one DuckDB query in
+the import's in-memory connection (only the problems come out), then turned
+into events by a second one (parse, build the properties JSON, hash the
+message ids) that `prepare` hands over unrun, as an `EventQuery`. A
+warehouse in this process runs it itself, inserting as it computes; a
+Parquet file is read straight from disk there, so a million rows never
+become an Arrow table. Python touches only the distinct values that need
+Python's rules: user agents (device) and, for web-like files, the
+url/referrer/campaign combinations (channel).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from percorso.collect.importers.staging import COLUMN, REASON, Stage
 from percorso.collect.importers.values import MAX_ID_LENGTH, text
 from percorso.events.channel import KIND_CHANNEL, classify_channel, source_kind
 from percorso.events.device import classify_device
-from percorso.events.schema import INCOMING
+from percorso.warehouse.store import EventQuery
 
 EventType = Literal["track", "identify", "page", "screen"]
 
@@ -186,9 +189,14 @@ def _resolve(cols: Columns, spec: EventColumns) -> dict[str, str | None]:
 
 
 def _channel(
-    job: ImportJob, stage: Stage, spec: EventColumns, event_sql: str, web: _Web
+    job: ImportJob,
+    stage: Stage,
+    spec: EventColumns,
+    event_sql: str,
+    web: _Web,
+    lookups: dict[str, pa.Table],
 ) -> tuple[str, str]:
-    """SQL for each row's channel, and the join it needs ('' when none).
+    """SQL for each row's channel, and the join it needs ('' when none; else its table in `lookups`).
 
     classify_channel runs once per distinct combination of the columns it
     reads; the answer goes back to the rows as a constant when there is one
@@ -242,7 +250,8 @@ def _channel(
             if found != common and combo is not None
         )
         return f"CASE {cases} ELSE {literal(common)} END", ""
-    source.con.register("event_channels", combos.append_column("channel", pa.array(channels)))
+    lookups["event_channels"] = combos.append_column("channel", pa.array(channels))
+    source.con.register("event_channels", lookups["event_channels"])
     on = []
     for index, (name, sql) in enumerate(keys.items()):
         stage.passthrough(f"__k{index}", sql)
@@ -250,7 +259,9 @@ def _channel(
     return "ch.channel", f" LEFT JOIN event_channels ch ON {' AND '.join(on)}"
 
 
-def _device_map(job: ImportJob, source: SourceTable, ua_sql: str) -> None:
+def _device_map(
+    job: ImportJob, source: SourceTable, ua_sql: str, lookups: dict[str, pa.Table]
+) -> None:
     agents = source.con.sql(
         f"SELECT DISTINCT {ua_sql} AS ua FROM {source.view} WHERE {ua_sql} IS NOT NULL"
     ).to_arrow_table()
@@ -259,9 +270,8 @@ def _device_map(job: ImportJob, source: SourceTable, ua_sql: str) -> None:
     for agent in agents.column("ua").to_pylist():
         devices.append(classify_device({"userAgent": agent}))
         job.progress.advance()
-    source.con.register(
-        "event_devices", agents.append_column("device", pa.array(devices, pa.string()))
-    )
+    lookups["event_devices"] = agents.append_column("device", pa.array(devices, pa.string()))
+    source.con.register("event_devices", lookups["event_devices"])
 
 
 def _cell(source: SourceTable, column: str | None) -> str | None:
@@ -307,12 +317,13 @@ def _content_hash(job: ImportJob, spec: EventColumns) -> str:
     return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
 
 
-def prepare(job: ImportJob, path: Path, spec: EventColumns | None = None) -> pa.Table:
-    """Read, check and convert an event file; returns the INCOMING table (nothing written yet)."""
+def prepare(job: ImportJob, path: Path, spec: EventColumns | None = None) -> EventQuery:
+    """Read and check an event file; returns the query that converts it (nothing written yet)."""
     spec = spec or EventColumns()
     if spec.event_name is not None and spec.type != "track":
         raise ImportFileError(path.name, "--event-name is for --type track only")
-    source = job.read(path, "events")
+    # Not "events": the query's views may be made beside the warehouse's table of that name.
+    source = job.read(path, "imported_events")
     cols = Columns(source)
     found = _resolve(cols, spec)
     web = _web_columns(cols)
@@ -361,15 +372,24 @@ def prepare(job: ImportJob, path: Path, spec: EventColumns | None = None) -> pa.
             ),
         )
 
+    # Every row is checked before anything is written: this pass reads only the
+    # checked columns and returns only the problems; a bad row stops the import
+    # here, or is set aside under --skip-invalid.
+    bad = source.con.sql(
+        stage.sql(select=[ident(ROW), REASON, COLUMN], where=f"{REASON} IS NOT NULL")
+    ).to_arrow_table()
+    job.settle(source, bad)
+
     payload = json_object([(source.file_name(c), value(source, c, inferred)) for c in rest])
     stage.passthrough("__payload", payload)
     ua_sql = _cell(source, web.user_agent)
     stage.passthrough("__context", _context(source, web))
 
-    channel_sql, joins = _channel(job, stage, spec, event_sql, web)
+    lookups: dict[str, pa.Table] = {}
+    channel_sql, joins = _channel(job, stage, spec, event_sql, web, lookups)
     device_sql = "CAST(NULL AS VARCHAR)"
     if ua_sql is not None:
-        _device_map(job, source, ua_sql)
+        _device_map(job, source, ua_sql, lookups)
         stage.passthrough("__ua", ua_sql)
         joins += f" LEFT JOIN event_devices dv ON {ident('__ua')} = dv.ua"
         device_sql = "dv.device"
@@ -377,9 +397,10 @@ def prepare(job: ImportJob, path: Path, spec: EventColumns | None = None) -> pa.
     props, traits = (
         ("'{}'", ident("__payload")) if spec.type == "identify" else (ident("__payload"), "'{}'")
     )
-    received = literal(job.received_at.isoformat(sep=" "))
+    # `source` and `received_at` are the query's fields: the warehouse writes
+    # them, and looks for stored duplicates of that source only.
     select = [
-        ident(ROW),
+        f"{ident(ROW)} AS ordinal",
         f"{ident('__id') if found['id'] else _content_hash(job, spec)} AS message_id",
         f"{literal(spec.type)} AS type",
         f"CAST({ident('__event')} AS VARCHAR) AS event",
@@ -388,16 +409,20 @@ def prepare(job: ImportJob, path: Path, spec: EventColumns | None = None) -> pa.
         "CAST(NULL AS VARCHAR) AS group_id",
         "CAST(NULL AS VARCHAR) AS previous_id",
         f"CAST({ident('__ts')} AS TIMESTAMP) AS ts",
-        f"CAST({received} AS TIMESTAMP) AS received_at",
-        f"{literal(job.source)} AS source",
         f"{channel_sql} AS channel",
         f"{device_sql} AS device",
         f"{props} AS properties",
         f"{traits} AS traits",
         f"{ident('__context')} AS context",
-        REASON,
-        COLUMN,
     ]
-    checked = source.con.sql(stage.sql(select=select, joins=joins)).to_arrow_table()
-    good = job.settle(source, checked)
-    return good.select(list(INCOMING.names)).cast(INCOMING)
+    return EventQuery(
+        sql=stage.sql(select=select, joins=joins, where=f"{REASON} IS NULL", ordered=False),
+        con=source.con,
+        source=job.source,
+        received_at=job.received_at,
+        rows=source.rows - bad.num_rows,
+        tables=lookups,
+        setup=source.definitions,
+        portable=source.portable,
+        time_zone=job.zone,
+    )

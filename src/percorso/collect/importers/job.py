@@ -3,7 +3,8 @@
 The order matters for the promise the importers make: every file is read
 and every row checked before anything is written; a bad row either stops
 the import (strict, the default) or goes to a rejects file
-(`--skip-invalid`); then the events go to the sink in one `write`, which the
+(`--skip-invalid`); then the events go to the sink in one `write` (a table)
+or `write_query` (an `EventQuery`, computed as it is stored), which the
 warehouse applies in one transaction. So an import is all or nothing.
 """
 
@@ -32,6 +33,7 @@ from percorso.collect.sink import Sink
 from percorso.errors import UserError
 from percorso.events.channel import source_kind
 from percorso.events.schema import INCOMING
+from percorso.warehouse.store import EventQuery
 
 ImportKind = Literal["events", "contacts", "orders", "subscribers", "tickets"]
 DEFAULT_SOURCES: dict[ImportKind, str] = {
@@ -282,13 +284,17 @@ class ImportJob:
             received_at=self.received_at,
         )
 
-    def finish(self, events: pa.Table, sink: Sink | None) -> ImportReport:
-        """Write the rejects files, then every event in one `sink.write`."""
+    def finish(self, events: pa.Table | EventQuery, sink: Sink | None) -> ImportReport:
+        """Write the rejects files, then every event in one `sink.write` or `sink.write_query`."""
         rejects_files = self._write_rejects()
         stored = duplicates = 0
-        if events.num_rows and sink is not None:
-            self.progress.step(f"writing {events.num_rows:,} events", None)
-            result = sink.write(events.cast(INCOMING), None)
+        count = events.rows if isinstance(events, EventQuery) else events.num_rows
+        if count and sink is not None:
+            self.progress.step(f"writing {count:,} events", None)
+            if isinstance(events, EventQuery):
+                result = sink.write_query(events)
+            else:
+                result = sink.write(events.cast(INCOMING), None)
             stored, duplicates = result.inserted, result.duplicates
         return ImportReport(
             kind=self.kind,
@@ -296,7 +302,7 @@ class ImportJob:
             files=self.files,
             detected=self.detected,
             rows_read=self.rows_read,
-            events=events.num_rows,
+            events=count,
             stored=stored,
             duplicates=duplicates,
             rejected=self.rejected,

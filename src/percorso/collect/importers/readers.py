@@ -49,6 +49,15 @@ class SourceTable:
     rows: int
     original: dict[str, str] = field(default_factory=dict)
     """Current column name -> the name written in the file (differs after a mapping)."""
+    definitions: tuple[str, ...] = ()
+    """Statements that rebuild the source's views on another connection (the
+    warehouse's), when they read nothing but the file (Parquet). Empty for a
+    source loaded into this connection's memory."""
+
+    @property
+    def portable(self) -> bool:
+        """Whether a query over this source can run on another connection after `definitions`."""
+        return bool(self.definitions)
 
     @property
     def label(self) -> str:
@@ -72,9 +81,8 @@ class SourceTable:
             return self
         view = f"{self.view}_mapped"
         parts = [ident(ROW)] + [f"{ident(c)} AS {ident(renames.get(c, c))}" for c in self.columns]
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(parts)} FROM {self.view}"
-        )
+        create = f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(parts)} FROM {self.view}"
+        self.con.execute(create)
         columns = [renames.get(c, c) for c in self.columns]
         return replace(
             self,
@@ -82,6 +90,7 @@ class SourceTable:
             columns=columns,
             types={renames.get(c, c): t for c, t in self.types.items()},
             original={renames.get(c, c): self.file_name(c) for c in self.columns},
+            definitions=(*self.definitions, create) if self.definitions else (),
         )
 
 
@@ -124,15 +133,19 @@ def read_source(
         raise ImportFileError(label, "is empty")
     _check_content(path, fmt)
     base = f"{name}_file"
+    definitions: tuple[str, ...] = ()
     if fmt == "csv":
         read_csv(con, path, base)
     elif fmt == "jsonl":
         _read_jsonl(con, path, base)
     elif fmt == "parquet":
-        _read_parquet(con, path, base)
+        definitions = (_read_parquet(con, path, base),)
     else:
         read_xlsx(con, path, base, sheet)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {base}")
+    view = f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {base}"
+    con.execute(view)
+    if definitions:
+        definitions += (view,)
     rel = con.sql(f"SELECT * EXCLUDE ({ident(ROW)}) FROM {name} LIMIT 0")
     columns = list(rel.columns)
     if not columns:
@@ -149,6 +162,7 @@ def read_source(
         columns=columns,
         types=types,
         rows=rows,
+        definitions=definitions,
     )
 
 
@@ -214,15 +228,25 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, base: str) -> None:
 
 
 # -- Parquet -------------------------------------------------------------------------
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, base: str) -> None:
-    # A view, not a copy: the import reads the file once, in parallel, when it runs.
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, base: str) -> str:
+    """A view on the file, not a copy; returns the statement that defines it elsewhere."""
+    select = (
+        f"SELECT file_row_number + 2 AS {ident(ROW)}, * EXCLUDE (file_row_number) "
+        f"FROM read_parquet({literal(str(path))}, file_row_number = true)"
+    )
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {base} AS SELECT file_row_number + 2 AS {ident(ROW)}, "
-            f"* EXCLUDE (file_row_number) FROM read_parquet({literal(str(path))}, file_row_number = true)"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {base} AS {select}")
         con.execute(f"SELECT count(*) FROM {base}").fetchall()[0]
+        groups = con.execute(
+            f"SELECT count(DISTINCT row_group_id) FROM parquet_metadata({literal(str(path))})"
+        ).fetchall()[0][0]
     except duckdb.Error as exc:
         raise ImportFileError(
             path.name, f"is not a readable Parquet file ({duckdb_reason(exc)})"
         ) from exc
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    # DuckDB gives each thread whole row groups, and pandas or pyarrow write up
+    # to a million rows as one group: where the events are computed and stored,
+    # that would run on one core. A table in memory is scanned by all of them.
+    kind = "TABLE" if int(groups) < int(threads) else "VIEW"
+    return f"CREATE OR REPLACE TEMP {kind} {base} AS {select}"

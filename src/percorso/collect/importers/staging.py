@@ -141,9 +141,17 @@ class Stage:
             )
         return found
 
-    def sql(self, select: list[str] | None = None, joins: str = "") -> str:
-        """The staging query; `select` (over the parsed names, `__reason`, `__column`) and
-        `joins` let a caller build its output in the same pass."""
+    def sql(
+        self,
+        select: list[str] | None = None,
+        joins: str = "",
+        *,
+        where: str = "",
+        ordered: bool = True,
+    ) -> str:
+        """The staging query; `select` (over the parsed names, `__reason`, `__column`),
+        `joins` and `where` let a caller build its output in the same pass.
+        `ordered=False` leaves the rows in any order (the caller keeps `__row`)."""
         evidence = self._evidence()
         source = self.source
         selects = [ident(ROW)]
@@ -191,11 +199,12 @@ class Stage:
                 + [REASON, COLUMN]
             )
         # Output follows the file's order on its own; a join may shuffle it.
-        order_by = f" ORDER BY {ident(ROW)}" if joins else ""
+        order_by = f" ORDER BY {ident(ROW)}" if joins and ordered else ""
+        filtered = f" WHERE {where}" if where else ""
         return (
             f"WITH parsed AS (SELECT {', '.join(selects)} FROM {source.view}), "
             f"checked AS (SELECT *, {reason} AS {REASON}, {column} AS {COLUMN} FROM parsed) "
-            f"SELECT {', '.join(select)} FROM checked{joins}{order_by}"
+            f"SELECT {', '.join(select)} FROM checked{joins}{filtered}{order_by}"
         )
 
     def run(self) -> pa.Table:
