@@ -9,6 +9,7 @@ import pytest
 
 from percorso.journey.compile import EventCompiler
 from percorso.journey.model import JourneyMap, default_map_text, load_map, load_map_text
+from percorso.journey.nodes import MAX_LENGTH
 from percorso.warehouse.store import Warehouse
 from percorso.yaml_models import YamlFileError
 
@@ -441,6 +442,20 @@ def test_a_touchpoint_device_is_part_of_its_rule() -> None:
         '(event == "order_placed") and device == "mobile"'
     )
     assert str(journey_map.touchpoint_rules["visit"]) == 'type == "page"'
+
+
+def test_a_touchpoint_of_one_device_with_a_rule_at_the_length_limit() -> None:
+    # The device is added to the parsed rule, not to its text: a rule the map
+    # accepted cannot fail later for being too long.
+    long_match = 'event == "order_placed" or ' * 73 + 'event == "order_placed"'
+    assert 1990 <= len(long_match) <= MAX_LENGTH
+    text = edited(
+        ("    system: erp\n", "    system: erp\n    device: mobile\n"),
+        ('match: event == "order_placed"', f"match: '{long_match}'"),
+    )
+    rule = load_map_text(text, "mappa.yaml").touchpoint_rules["order"]
+    assert rule.text.endswith('and device == "mobile"')
+    assert len(rule.text) > MAX_LENGTH
 
 
 def test_a_rule_folded_over_lines_in_yaml() -> None:

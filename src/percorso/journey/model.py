@@ -155,8 +155,8 @@ class JourneyMap(_Strict):
         """Each touchpoint's match, a device other than `any` included."""
         rules = {}
         for tp in self.touchpoints:
-            text = tp.match if tp.device == "any" else f'({tp.match}) and device == "{tp.device}"'
-            rules[tp.id] = parse(text, "event")
+            rule = parse(tp.match, "event")
+            rules[tp.id] = rule if tp.device == "any" else rule.on_device(tp.device)
         return rules
 
     @cached_property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
 
@@ -144,6 +144,15 @@ class Predicate:
 
     def __str__(self) -> str:
         return self.text
+
+    def on_device(self, device: str) -> Predicate:
+        """This event rule, for events of one device only (a touchpoint's `device`)."""
+        only = Compare("==", Field(("device",), 0), Const(device, 0), 0, "string")
+        return replace(
+            self,
+            text=f'({self.text}) and device == "{device}"',
+            node=BoolOp("and", (self.node, only), 0),
+        )
 
 
 def where(at: int) -> str:
