@@ -166,12 +166,8 @@ class EventCompiler:
                 text = self.value(node.args[0], "string")
                 needle = node.args[1]
                 assert isinstance(needle, Const)
-                method = {
-                    "contains": "contains",
-                    "startswith": "startswith",
-                    "endswith": "endswith",
-                }
-                return getattr(text, method[node.name])(needle.value).fill_null(False)
+                # The rule names are ibis string methods.
+                return getattr(text, node.name)(needle.value).fill_null(False)
         raise TypeError(f"{node.name}() is not an event function")
 
 

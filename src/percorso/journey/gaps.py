@@ -21,7 +21,7 @@ from percorso.journey.compile import EventCompiler, ProfileCompiler
 from percorso.journey.model import JourneyMap
 from percorso.journey.nodes import Predicate
 from percorso.journey.predicates import parse
-from percorso.journey.ticks import profile_events, ticks
+from percorso.journey.ticks import at_as_of, profile_events, ticks
 from percorso.journey.views import Bilingual, FlowView, IntegrationView, SystemNode
 from percorso.warehouse.store import Warehouse
 
@@ -73,9 +73,7 @@ def integration_gaps(
         flags[f"p{index}"] = compiler.condition(population.node)
         flags[f"r{index}"] = compiler.condition(reached.node)
     evaluated = t.select("profile_id", "ts", "_real", **flags)
-    at_end = evaluated.filter(
-        ~evaluated._real & (evaluated.ts == ibis.literal(as_of, type=evaluated.ts.type()))
-    ).distinct(on="profile_id")
+    at_end = at_as_of(evaluated, as_of)
     # First event of each system per profile, for the time a flow takes.
     systems = EventCompiler(events, journey_map.touchpoint_rules)
     firsts = events.group_by("profile_id").aggregate(

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from percorso.journey.compile import ProfileCompiler
 from percorso.journey.model import JourneyMap
-from percorso.journey.ticks import profile_events, ticks
+from percorso.journey.ticks import at_as_of, profile_events, ticks
 from percorso.warehouse.store import Warehouse
 
 NO_PERSONA = "none"
@@ -139,9 +139,7 @@ class Lifecycle:
 
     def current(self) -> ir.Table:
         """Each profile's stage and persona at the as-of moment."""
-        e = self.evaluated
-        final = e.filter(~e._real & (e.ts == ibis.literal(self.as_of, type=e.ts.type())))
-        return final.select("profile_id", "stage", "persona").distinct()
+        return at_as_of(self.evaluated, self.as_of).select("profile_id", "stage", "persona")
 
     def report(self) -> StagesReport:
         current = self.warehouse.to_arrow(self.current()).to_pylist()

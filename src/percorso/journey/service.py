@@ -93,7 +93,9 @@ class MapCatalog:
         return self.versions.list()
 
     def diff(self, old: MapSource, new: MapSource) -> MapDiff:
-        old.load(), new.load()  # a diff of a broken map would mislead
+        # A diff of a broken map would mislead: both must load.
+        old.load()
+        new.load()
         return diff_maps(parse_yaml(old.text, old.label)[0], parse_yaml(new.text, new.label)[0])
 
 

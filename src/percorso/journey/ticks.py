@@ -68,3 +68,14 @@ def ticks(events: ir.Table, windows: Iterable[timedelta], as_of: datetime) -> ir
     extra = ibis.union(*moments, distinct=True) if len(moments) > 1 else moments[0]
     parts.append(extra.mutate(_real=ibis.literal(False), **blank).select(real.columns))
     return ibis.union(*parts)
+
+
+def at_as_of(evaluated: ir.Table, as_of: datetime) -> ir.Table:
+    """One row per profile of a table evaluated on `ticks`: its state at the as-of moment.
+
+    A window-expiry tick can fall exactly on `as_of`; both rows hold the same state.
+    """
+    final = evaluated.filter(
+        ~evaluated._real & (evaluated.ts == ibis.literal(as_of, type=evaluated.ts.type()))
+    )
+    return final.distinct(on="profile_id")
