@@ -31,7 +31,7 @@ from percorso.identity.rules import load_rules
 from percorso.identity.service import ProfileService
 from percorso.journey.gaps import GapsReport
 from percorso.journey.lifecycle import StagesReport
-from percorso.journey.service import JourneyService, MapSource, ProfileJourney
+from percorso.journey.service import JourneyService, MapSource, MeasureRequest, ProfileJourney
 from percorso.journey.views import MapView
 from percorso.warehouse.browse import FailedEvent, failed_events
 from percorso.warehouse.stats import StoreStats, store_stats
@@ -226,28 +226,30 @@ class RemoteJourney:
     def __init__(self, sink: RemoteSink) -> None:
         self._call = sink._call
 
-    def _post(self, what: str, source: MapSource, **extra: Any) -> Any:
-        body = {"source": source.model_dump(), **{k: v for k, v in extra.items() if v is not None}}
-        if isinstance(body.get("as_of"), datetime):
-            body["as_of"] = body["as_of"].isoformat()
+    def _post(self, what: str, request: MeasureRequest) -> Any:
+        body = request.model_dump(mode="json", exclude_none=True)
         return self._call("POST", f"/internal/journey/{what}", json=body)
 
     def stages(self, source: MapSource, as_of: datetime | None = None) -> StagesReport:
-        return StagesReport.model_validate(self._post("stages", source, as_of=as_of))
+        body = self._post("stages", MeasureRequest(source=source, as_of=as_of))
+        return StagesReport.model_validate(body)
 
     def profile(
         self, source: MapSource, identifier: str, as_of: datetime | None = None
     ) -> ProfileJourney:
-        body = self._post("profile", source, identifier=identifier, as_of=as_of)
-        return ProfileJourney.model_validate(body)
+        request = MeasureRequest(source=source, identifier=identifier, as_of=as_of)
+        return ProfileJourney.model_validate(self._post("profile", request))
 
     def gaps(self, source: MapSource, as_of: datetime | None = None) -> GapsReport:
-        return GapsReport.model_validate(self._post("gaps", source, as_of=as_of))
+        return GapsReport.model_validate(
+            self._post("gaps", MeasureRequest(source=source, as_of=as_of))
+        )
 
     def measure(
         self, source: MapSource, persona: str | None = None, as_of: datetime | None = None
     ) -> MapView:
-        return MapView.model_validate(self._post("measure", source, persona=persona, as_of=as_of))
+        request = MeasureRequest(source=source, persona=persona, as_of=as_of)
+        return MapView.model_validate(self._post("measure", request))
 
 
 class RemoteProfiles:

@@ -9,6 +9,7 @@ sides meet whichever process owns the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +46,15 @@ class MapSource(BaseModel):
 
     def load(self) -> JourneyMap:
         return load_map_text(self.text, self.label)
+
+
+class MeasureRequest(BaseModel):
+    """What the CLI sends a running server to measure: the map it was given, and the question."""
+
+    source: MapSource
+    as_of: datetime | None = None
+    identifier: str | None = None
+    persona: str | None = None
 
 
 class ProfileJourney(ProfileStages):
@@ -88,6 +98,19 @@ class MapCatalog:
         journey_map = source.load()
         saved = self.versions.save(source.text, journey_map.name, note)
         return saved.version, saved.created
+
+    def apply(
+        self,
+        source: MapSource,
+        note: str | None,
+        stages: Callable[[MapSource], StagesReport],
+    ) -> ApplyResult:
+        """Store `source` as the active version and measure everyone's stage under it.
+
+        `stages` measures in whichever process owns the warehouse.
+        """
+        version, created = self.store(source, note)
+        return ApplyResult(version=version, created=created, stages=stages(self.get(version)))
 
     def list(self) -> list[VersionInfo]:
         return self.versions.list()

@@ -21,7 +21,7 @@ from percorso.journey.diff import MapDiff
 from percorso.journey.gaps import GapsReport
 from percorso.journey.lifecycle import StagesReport
 from percorso.journey.render import render_integrations_html, render_map_html
-from percorso.journey.service import ApplyResult, MapSource, ProfileJourney
+from percorso.journey.service import ApplyResult, MapSource, MeasureRequest, ProfileJourney
 from percorso.journey.views import MapView
 
 router = APIRouter(prefix="/api/journey", tags=["journey"], dependencies=[ReadKey])
@@ -144,13 +144,7 @@ async def apply_map(
 ) -> ApplyResult:
     """Store the map (YAML body) as a new version and recompute everyone's stage under it."""
     source = MapSource(text=await _map_text(request), label="request body")
-
-    def apply() -> ApplyResult:
-        version, created = rt.maps.store(source, note)
-        stored = rt.maps.get(version)
-        return ApplyResult(version=version, created=created, stages=rt.journey.stages(stored))
-
-    return await run_in_threadpool(apply)
+    return await run_in_threadpool(lambda: rt.maps.apply(source, note, rt.journey.stages))
 
 
 @router.get("/stages")
@@ -209,21 +203,14 @@ async def render_map(
 
 
 # The CLI sends the map it was given (a file, a version, the active map).
-class InternalRequest(BaseModel):
-    source: MapSource
-    as_of: datetime | None = None
-    identifier: str | None = None
-    persona: str | None = None
-
-
 @internal.post("/stages")
-async def internal_stages(rt: RuntimeDep, body: Annotated[InternalRequest, Body()]) -> StagesReport:
+async def internal_stages(rt: RuntimeDep, body: Annotated[MeasureRequest, Body()]) -> StagesReport:
     return await run_in_threadpool(lambda: rt.journey.stages(body.source, body.as_of))
 
 
 @internal.post("/profile")
 async def internal_profile(
-    rt: RuntimeDep, body: Annotated[InternalRequest, Body()]
+    rt: RuntimeDep, body: Annotated[MeasureRequest, Body()]
 ) -> ProfileJourney:
     if not body.identifier:
         raise UserError("give the profile's identifier")
@@ -232,12 +219,12 @@ async def internal_profile(
 
 
 @internal.post("/gaps")
-async def internal_gaps(rt: RuntimeDep, body: Annotated[InternalRequest, Body()]) -> GapsReport:
+async def internal_gaps(rt: RuntimeDep, body: Annotated[MeasureRequest, Body()]) -> GapsReport:
     return await run_in_threadpool(lambda: rt.journey.gaps(body.source, body.as_of))
 
 
 @internal.post("/measure")
-async def internal_measure(rt: RuntimeDep, body: Annotated[InternalRequest, Body()]) -> MapView:
+async def internal_measure(rt: RuntimeDep, body: Annotated[MeasureRequest, Body()]) -> MapView:
     return await run_in_threadpool(
         lambda: rt.journey.measure(body.source, body.persona, body.as_of)
     )

@@ -101,20 +101,18 @@ def apply(
 
     catalog = _catalog(ctx)
     before = catalog.active()
-    version, created = catalog.store(_file(path), note)
-    stored = catalog.get(version)
     with open_sink(settings_of(ctx)) as sink:
-        report = sink.journey.stages(stored)
+        result = catalog.apply(_file(path), note, sink.journey.stages)
     if as_json:
-        _dump({"version": version, "created": created, "stages": report.model_dump(mode="json")})
+        _dump(result.model_dump(mode="json"))
         return
-    if created:
+    if result.created:
         out.print(
-            f"stored as version {version} (was {before.version or 'the default map'}); now active"
+            f"stored as version {result.version} (was {before.version or 'the default map'}); now active"
         )
     else:
-        out.print(f"unchanged: the map is already version {version}")
-    _print_stages(report)
+        out.print(f"unchanged: the map is already version {result.version}")
+    _print_stages(result.stages)
 
 
 @map_app.command("versions")
