@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 
 from percorso.config import Settings
 from percorso.govern.keys import KeyService
@@ -161,3 +163,37 @@ def server(home: Path, write_key: str) -> Iterator[Server]:
     finally:
         if running.process.poll() is None:
             running.stop()
+
+
+POSTGRES_URL = os.environ.get("PERCORSO_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty operational database (not migrated), on SQLite and on PostgreSQL.
+
+    Each PostgreSQL test gets its own database, dropped afterwards. Without
+    `PERCORSO_TEST_POSTGRES_URL` the PostgreSQL case is skipped on a developer's
+    machine and fails under CI (`.ci/run` starts PostgreSQL and sets it).
+    """
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'op.db'}")
+        yield db
+        db.close()
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide PostgreSQL: .ci/run sets PERCORSO_TEST_POSTGRES_URL")
+        pytest.skip("no PostgreSQL here: set PERCORSO_TEST_POSTGRES_URL (.ci/run does)")
+    name = f"percorso_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db = Database(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield db
+    finally:
+        db.close()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

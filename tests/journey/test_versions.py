@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +11,6 @@ import sqlalchemy as sa
 from percorso.errors import NotFound
 from percorso.journey.versions import MapVersionNotFound, MapVersions, SavedVersion
 from percorso.operational.db import Database
-
-POSTGRES_URL = os.environ.get("PERCORSO_TEST_POSTGRES_URL")
 
 MAP_V1 = """# La mappa del ciclo di vita
 name: Ciclo di vita cliente
@@ -27,37 +21,9 @@ phases:
 MAP_V2 = MAP_V1 + "  - id: buy\n    label: {it: Acquisto, en: Purchase}\n"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    # Each PostgreSQL test gets its own database, dropped afterwards: no table
-    # outlives its test.
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'op.db'}")
-        db.migrate()
-        yield db
-        db.close()
-        return
-    if not POSTGRES_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide PostgreSQL: .ci/run sets PERCORSO_TEST_POSTGRES_URL")
-        pytest.skip("no PostgreSQL here: set PERCORSO_TEST_POSTGRES_URL (.ci/run does)")
-    name = f"percorso_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db = Database(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.close()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
 def versions(database: Database) -> MapVersions:
+    database.migrate()
     return MapVersions(database)
 
 
@@ -181,6 +147,7 @@ def test_concurrent_savers_of_one_text_store_it_once(versions: MapVersions) -> N
 
 
 def test_the_migration_creates_a_unique_version_column(database: Database) -> None:
+    database.migrate()
     inspector = sa.inspect(database.engine)
     assert "journey_maps" in inspector.get_table_names()
     unique = [c["column_names"] for c in inspector.get_unique_constraints("journey_maps")]

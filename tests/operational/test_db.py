@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from percorso.errors import NotFound, UserError
 from percorso.govern.keys import KeyService
 from percorso.operational.db import Database
-
-POSTGRES_URL = os.environ.get("PERCORSO_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'op.db'}")
-        yield db
-        db.close()
-        return
-    if not POSTGRES_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide PostgreSQL: .ci/run sets PERCORSO_TEST_POSTGRES_URL")
-        pytest.skip("no PostgreSQL here: set PERCORSO_TEST_POSTGRES_URL (.ci/run does)")
-    name = f"percorso_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db = Database(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield db
-    finally:
-        db.close()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrations_are_idempotent_and_create_the_tables(database: Database) -> None:
