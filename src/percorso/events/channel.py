@@ -28,6 +28,36 @@ Channel = Literal[
 ]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
+# The channels in words, for the business users who read the dashboard and the maps.
+CHANNEL_WORDS: Mapping[str, Mapping[Channel, str]] = {
+    "it": {
+        "social": "social",
+        "search": "ricerca",
+        "email": "email",
+        "paid": "a pagamento",
+        "referral": "referral",
+        "direct": "diretto",
+        "form": "modulo",
+        "crm": "CRM",
+        "erp": "ERP",
+        "support": "assistenza",
+        "survey": "sondaggi",
+    },
+    "en": {
+        "social": "social",
+        "search": "search",
+        "email": "email",
+        "paid": "paid",
+        "referral": "referral",
+        "direct": "direct",
+        "form": "form",
+        "crm": "CRM",
+        "erp": "ERP",
+        "support": "support",
+        "survey": "survey",
+    },
+}
+
 SourceKind = Literal[
     "web", "app", "server", "social", "mailer", "forms", "crm", "erp", "helpdesk", "survey"
 ]

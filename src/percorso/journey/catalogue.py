@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from percorso.events.channel import CHANNEL_WORDS
 from percorso.journey.views import Bilingual
 
 Language = Literal["it", "en"]
@@ -75,17 +76,7 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "table.coverage": "Copertura",
         "table.reached": "Arrivati / attesi",
         "table.hours": "Ore (mediana)",
-        "channel.social": "social",
-        "channel.search": "ricerca",
-        "channel.email": "email",
-        "channel.paid": "a pagamento",
-        "channel.referral": "referral",
-        "channel.direct": "diretto",
-        "channel.form": "modulo",
-        "channel.crm": "CRM",
-        "channel.erp": "ERP",
-        "channel.support": "assistenza",
-        "channel.survey": "sondaggi",
+        **{f"channel.{c}": w for c, w in CHANNEL_WORDS["it"].items()},
         "channel.in_person": "di persona",
         "channel.phone": "telefono",
         "channel.word_of_mouth": "passaparola",
@@ -159,17 +150,7 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "table.coverage": "Coverage",
         "table.reached": "Reached / expected",
         "table.hours": "Hours (median)",
-        "channel.social": "social",
-        "channel.search": "search",
-        "channel.email": "email",
-        "channel.paid": "paid",
-        "channel.referral": "referral",
-        "channel.direct": "direct",
-        "channel.form": "form",
-        "channel.crm": "CRM",
-        "channel.erp": "ERP",
-        "channel.support": "support",
-        "channel.survey": "survey",
+        **{f"channel.{c}": w for c, w in CHANNEL_WORDS["en"].items()},
         "channel.in_person": "in person",
         "channel.phone": "phone",
         "channel.word_of_mouth": "word of mouth",

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from markupsafe import Markup, escape
 
+from percorso.events.channel import CHANNEL_WORDS
+
 Language = Literal["it", "en"]
 LANGUAGES: tuple[Language, ...] = ("it", "en")
 DEFAULT_LANGUAGE: Language = "it"
@@ -54,17 +56,7 @@ MESSAGES: Mapping[Language, Mapping[str, str]] = {
         "table.period": "Periodo",
         "table.events": "Eventi",
         "table.share": "Quota",
-        "channel.social": "social",
-        "channel.search": "ricerca",
-        "channel.email": "email",
-        "channel.paid": "a pagamento",
-        "channel.referral": "referral",
-        "channel.direct": "diretto",
-        "channel.form": "modulo",
-        "channel.crm": "CRM",
-        "channel.erp": "ERP",
-        "channel.support": "assistenza",
-        "channel.survey": "sondaggi",
+        **{f"channel.{c}": w for c, w in CHANNEL_WORDS["it"].items()},
         "channel.unknown": "(sconosciuto)",
         "footer.api": "Gli stessi totali in JSON: {link}",
         "footer.docs": "Documentazione dell'API: {link}",
@@ -111,17 +103,7 @@ MESSAGES: Mapping[Language, Mapping[str, str]] = {
         "table.period": "Period",
         "table.events": "Events",
         "table.share": "Share",
-        "channel.social": "social",
-        "channel.search": "search",
-        "channel.email": "email",
-        "channel.paid": "paid",
-        "channel.referral": "referral",
-        "channel.direct": "direct",
-        "channel.form": "form",
-        "channel.crm": "CRM",
-        "channel.erp": "ERP",
-        "channel.support": "support",
-        "channel.survey": "survey",
+        **{f"channel.{c}": w for c, w in CHANNEL_WORDS["en"].items()},
         "channel.unknown": "(unknown)",
         "footer.api": "The same totals as JSON: {link}",
         "footer.docs": "API documentation: {link}",
