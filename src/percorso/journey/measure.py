@@ -10,6 +10,7 @@ the most journeys stop (the last touch of people who never went on).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,37 @@ KPI_UNITS = {
 }
 
 
+@dataclass(frozen=True)
+class PhaseStats:
+    """A phase as measured: who reached it, who went on, in how many days."""
+
+    profiles: int = 0
+    went_on: int = 0
+    median_days: float | None = None
+
+    @property
+    def lost(self) -> int:
+        return self.profiles - self.went_on
+
+    @property
+    def conversion(self) -> float | None:
+        return self.went_on / self.profiles if self.profiles else None
+
+    @property
+    def days(self) -> float | None:
+        return None if self.median_days is None else round(self.median_days, 1)
+
+
+@dataclass(frozen=True)
+class TouchStats:
+    events: int = 0
+    profiles: int = 0
+
+
+NOTHING = PhaseStats()
+UNTOUCHED = TouchStats()
+
+
 def _rows(warehouse: Warehouse, table: ir.Table) -> list[dict[str, Any]]:
     return warehouse.to_arrow(table).to_pylist()  # type: ignore[no-any-return]
 
@@ -67,7 +99,7 @@ def measure_map(
         members = members.filter(members.persona == persona).select("profile_id")
         touched = touched.semi_join(members, "profile_id")
     per_touchpoint = {
-        r["touchpoint"]: r
+        str(r["touchpoint"]): TouchStats(events=int(r["events"]), profiles=int(r["profiles"]))
         for r in _rows(
             warehouse,
             touched.group_by("touchpoint").aggregate(
@@ -79,7 +111,11 @@ def measure_map(
     reach = phase_reach(touched)
     days = (reach.went_on_at.epoch_seconds() - reach.reached_at.epoch_seconds()) / 86400.0
     per_phase = {
-        r["phase"]: r
+        str(r["phase"]): PhaseStats(
+            profiles=int(r["profiles"]),
+            went_on=int(r["went_on"] or 0),
+            median_days=None if r["median_days"] is None else float(r["median_days"]),
+        )
         for r in _rows(
             warehouse,
             reach.mutate(days=days)
@@ -93,9 +129,7 @@ def measure_map(
     }
     stopped = _last_touch_of_the_stopped(warehouse, touched, reach, len(journey_map.phases) - 1)
     lost_by_phase = {
-        phase.id: int(per_phase.get(phase.id, {}).get("profiles", 0) or 0)
-        - int(per_phase.get(phase.id, {}).get("went_on", 0) or 0)
-        for phase in journey_map.phases[:-1]
+        phase.id: per_phase.get(phase.id, NOTHING).lost for phase in journey_map.phases[:-1]
     }
     pain_phases = {p for p, lost in Counter(lost_by_phase).most_common(PAIN_PHASES) if lost > 0}
     pain_touchpoints = {
@@ -112,8 +146,8 @@ def measure_map(
                 device=tp.device,
                 department=tp.department,
                 system=tp.system,
-                events=int(per_touchpoint.get(tp.id, {}).get("events", 0)),
-                profiles=int(per_touchpoint.get(tp.id, {}).get("profiles", 0)),
+                events=per_touchpoint.get(tp.id, UNTOUCHED).events,
+                profiles=per_touchpoint.get(tp.id, UNTOUCHED).profiles,
                 nps=nps.get(tp.id),
                 pain=tp.id in pain_touchpoints,
                 kpis=kpis.get(("touchpoint", tp.id), []),
@@ -122,19 +156,16 @@ def measure_map(
             if tp.phase == phase.id
             and (persona is None or not tp.personas or persona in tp.personas)
         ]
-        stats = per_phase.get(phase.id, {})
-        reached = int(stats.get("profiles", 0) or 0)
-        went_on = int(stats.get("went_on", 0) or 0)
+        stats = per_phase.get(phase.id, NOTHING)
         last = index == len(journey_map.phases) - 1
-        median = stats.get("median_days")
         columns.append(
             PhaseColumn(
                 id=phase.id,
                 label=phase.label,
                 touchpoints=cells,
-                profiles=reached,
-                conversion_to_next=None if last or not reached else went_on / reached,
-                median_days_in_phase=None if median is None else round(float(median), 1),
+                profiles=stats.profiles,
+                conversion_to_next=None if last else stats.conversion,
+                median_days_in_phase=stats.days,
                 channels=_most_used(cells, "channel"),
                 departments=_most_used(cells, "department"),
                 systems=_most_used(cells, "system"),
@@ -164,9 +195,8 @@ def _count_profiles(warehouse: Warehouse, touched: ir.Table) -> int:
 def _most_used(cells: list[TouchpointCell], attribute: str) -> list[str]:
     weights: Counter[str] = Counter()
     for cell in cells:
-        weights[getattr(cell, attribute)] += (
-            cell.events + 1
-        )  # a designed but unused one still shows
+        # + 1: a designed touchpoint nobody used still shows its channel.
+        weights[getattr(cell, attribute)] += cell.events + 1
     return [name for name, _ in weights.most_common()]
 
 
@@ -224,8 +254,8 @@ def _nps_by_touchpoint(
 
 def _kpis(
     journey_map: JourneyMap,
-    per_phase: dict[str, dict[str, Any]],
-    per_touchpoint: dict[str, dict[str, Any]],
+    per_phase: dict[str, PhaseStats],
+    per_touchpoint: dict[str, TouchStats],
 ) -> dict[tuple[str, str], list[KpiValue]]:
     found: dict[tuple[str, str], list[KpiValue]] = {}
     last_phase = journey_map.phases[-1].id
@@ -233,29 +263,26 @@ def _kpis(
         value: float | None
         if kpi.touchpoint is not None:
             key = ("touchpoint", kpi.touchpoint)
-            stats = per_touchpoint.get(kpi.touchpoint, {})
-            value = float(stats.get(kpi.kpi, 0) or 0)
+            touch = per_touchpoint.get(kpi.touchpoint, UNTOUCHED)
+            value = float(touch.events if kpi.kpi == "events" else touch.profiles)
         else:
             assert kpi.phase is not None
             key = ("phase", kpi.phase)
-            stats = per_phase.get(kpi.phase, {})
-            reached = int(stats.get("profiles", 0) or 0)
+            stats = per_phase.get(kpi.phase, NOTHING)
             if kpi.kpi == "profiles":
-                value = float(reached)
+                value = float(stats.profiles)
             elif kpi.kpi == "events":
                 value = float(
                     sum(
-                        int(per_touchpoint.get(tp.id, {}).get("events", 0) or 0)
+                        per_touchpoint.get(tp.id, UNTOUCHED).events
                         for tp in journey_map.touchpoints
                         if tp.phase == kpi.phase
                     )
                 )
             elif kpi.kpi == "conversion_to_next_phase":
-                went_on = int(stats.get("went_on", 0) or 0)
-                value = went_on / reached if reached and kpi.phase != last_phase else None
+                value = None if kpi.phase == last_phase else stats.conversion
             else:
-                median = stats.get("median_days")
-                value = None if median is None else round(float(median), 1)
+                value = stats.days
         found.setdefault(key, []).append(
             KpiValue(
                 kpi=kpi.kpi,
