@@ -525,6 +525,18 @@ def test_a_wrong_map_body_is_a_400_with_its_line(served: Served) -> None:
     assert "line " in broken.json()["error"]
     empty = served.post("/api/journey/map", "  \n")
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    huge = served.post("/api/journey/map/validate", "#" * 1_000_001)
+    assert huge.status_code == 413 and "at most 1,000,000 bytes" in huge.json()["error"]
+    latin1 = httpx.post(
+        f"{served.server.url}/api/journey/map",
+        content="name: Caffè\n".encode("latin-1"),
+        headers={"Authorization": f"Bearer {served.admin}", "Content-Type": "application/yaml"},
+        timeout=30,
+    )
+    assert latin1.status_code == 400 and "UTF-8" in latin1.json()["error"]
+    missing = served.get("/api/journey/map/diff", old=1, new=99)
+    # Either "no journey map version 99; …" or "no journey map has been applied yet: …".
+    assert missing.status_code == 404 and missing.json()["error"].startswith("no journey map")
     assert served.get("/api/journey/map/versions").json() == before
     valid = served.post("/api/journey/map/validate", default_map_text(), key="read")
     assert valid.status_code == 200 and valid.json()["valid"] is True
