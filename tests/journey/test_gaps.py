@@ -8,6 +8,7 @@ import pytest
 
 from percorso.journey.gaps import integration_gaps
 from percorso.journey.model import JourneyMap, load_map_text
+from percorso.journey.nodes import MAX_LENGTH
 from tests.identity.conftest import T0, Event, World
 
 H = timedelta(hours=1)
@@ -163,3 +164,16 @@ def test_an_empty_warehouse_has_no_population(world: World, gaps_map: JourneyMap
     report = integration_gaps(world.warehouse, gaps_map, END)
     assert all(f.population == 0 and f.coverage is None for f in report.flows)
     assert all(s.profiles == 0 for s in report.systems)
+
+
+def test_a_system_rule_at_the_length_limit_is_a_default_population(world: World) -> None:
+    # The default population wraps the system's parsed rule in ever(...), not its
+    # text: a rule the map accepted cannot fail later for being too long.
+    long_match = 'source_kind == "mailer" or ' * 73 + 'source == "newsletter-tool"'
+    assert len(long_match) + len("ever()") > MAX_LENGTH >= len(long_match)
+    text = GAPS_MAP.replace("""match: 'source_kind == "mailer"'""", f"match: '{long_match}'")
+    world.add(*PEOPLE)
+    world.update()
+    report = integration_gaps(world.warehouse, load_map_text(text, "flussi.yaml"), END)
+    mailer = next(f for f in report.flows if f.source == "mailer")
+    assert (mailer.population, mailer.reached) == (4, 2)

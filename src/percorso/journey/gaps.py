@@ -46,14 +46,15 @@ class GapsReport(BaseModel):
 
 
 def _flow_rules(journey_map: JourneyMap) -> list[tuple[Predicate, Predicate]]:
-    rules = []
-    for flow in journey_map.integrations:
-        source = journey_map.system_rules[flow.source].text
-        target = journey_map.system_rules[flow.target].text
-        population = flow.population or f"ever({source})"
-        reached = flow.reached or f"ever({target})"
-        rules.append((parse(population, "profile"), parse(reached, "profile")))
-    return rules
+    """Each flow's population and reached rules; by default, anyone with an event from the system."""
+    systems = journey_map.system_rules
+    return [
+        (
+            parse(flow.population, "profile") if flow.population else systems[flow.source].ever(),
+            parse(flow.reached, "profile") if flow.reached else systems[flow.target].ever(),
+        )
+        for flow in journey_map.integrations
+    ]
 
 
 def integration_gaps(

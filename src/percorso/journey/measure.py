@@ -89,13 +89,11 @@ def measure_map(
     *,
     persona: str | None = None,
     map_version: int | None = None,
-    lifecycle: Lifecycle | None = None,
 ) -> MapView:
     """The map for one persona (or everyone), measured as of `as_of`."""
     touched = touches(warehouse, journey_map, as_of)
     if persona is not None:
-        lifecycle = lifecycle or Lifecycle(warehouse, journey_map, as_of)
-        members = lifecycle.current()
+        members = Lifecycle(warehouse, journey_map, as_of).current()
         members = members.filter(members.persona == persona).select("profile_id")
         touched = touched.semi_join(members, "profile_id")
     per_touchpoint = {

@@ -145,6 +145,16 @@ class Predicate:
     def __str__(self) -> str:
         return self.text
 
+    def ever(self) -> Predicate:
+        """This event rule as a profile rule: did it ever hold for the person?"""
+        assert self.scope == "event"
+        return replace(
+            self,
+            text=f"ever({self.text})",
+            scope="profile",
+            node=Call("ever", (self.node,), None, 0),
+        )
+
     def on_device(self, device: str) -> Predicate:
         """This event rule, for events of one device only (a touchpoint's `device`)."""
         only = Compare("==", Field(("device",), 0), Const(device, 0), 0, "string")
