@@ -9,8 +9,8 @@ from itertools import pairwise
 
 import pytest
 
-from percorso.journey.lifecycle import NO_PERSONA, Lifecycle, StagesReport
-from percorso.journey.model import JourneyMap, default_map_text, load_map_text
+from percorso.journey.lifecycle import Lifecycle, StagesReport
+from percorso.journey.model import NO_PERSONA, JourneyMap, default_map_text, load_map_text
 from percorso.warehouse.store import Warehouse
 from tests.identity.conftest import T0, Event, World
 

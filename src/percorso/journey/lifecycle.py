@@ -18,12 +18,10 @@ import ibis.expr.types as ir
 from pydantic import BaseModel
 
 from percorso.journey.compile import ProfileCompiler
-from percorso.journey.model import JourneyMap
+from percorso.journey.model import NO_PERSONA, NO_STAGE, JourneyMap
 from percorso.journey.ticks import at_as_of, profile_events, ticks
 from percorso.warehouse.store import Warehouse
 
-NO_PERSONA = "none"
-NO_STAGE = "none"
 """The stage of a profile no stage rule holds for (a map whose first stage is not "true")."""
 
 

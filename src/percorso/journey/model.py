@@ -53,6 +53,9 @@ def _id(value: str) -> str:
 
 Id = Annotated[str, Field(max_length=64), AfterValidator(_id)]
 WHAT = "journey map"
+# What a profile that no stage or persona rule matches is counted as; no map may use it.
+NO_STAGE = "none"
+NO_PERSONA = "none"
 
 
 def _rule(scope: Scope) -> Any:
@@ -196,7 +199,7 @@ def _references(m: JourneyMap) -> Iterator[tuple[tuple[int | str, ...], str]]:
         for index, item in enumerate(getattr(m, section)):
             if item.id in seen:
                 yield (section, index, "id"), f'"{item.id}" is used twice in {section}'
-            if item.id == "none" and section in ("stages", "personas"):
+            if item.id in (NO_STAGE, NO_PERSONA) and section in ("stages", "personas"):
                 yield (
                     (section, index, "id"),
                     '"none" is reserved for profiles no rule matches: choose another id',

@@ -22,6 +22,8 @@ from percorso.journey.gaps import GapsReport, integration_gaps
 from percorso.journey.lifecycle import Lifecycle, ProfileStages, StagesReport, now
 from percorso.journey.measure import measure_map
 from percorso.journey.model import (
+    NO_PERSONA,
+    NO_STAGE,
     JourneyMap,
     default_map_text,
     load_map_text,
@@ -149,7 +151,7 @@ class JourneyService:
         phases = phase_history(self.warehouse, touched, profile_id)
         if stages is None:  # no event before `as_of`
             return ProfileJourney(
-                profile_id=profile_id, persona="none", stage="none", history=[], phases=phases
+                profile_id=profile_id, persona=NO_PERSONA, stage=NO_STAGE, history=[], phases=phases
             )
         return ProfileJourney(**stages.model_dump(), phases=phases)
 
