@@ -19,7 +19,10 @@ import sqlalchemy as sa
 
 from percorso.config import Settings
 from percorso.govern.keys import KeyService
+from percorso.identity.resolver import IdentityResolver
+from percorso.identity.rules import load_rules
 from percorso.operational.db import Database
+from percorso.warehouse.store import Warehouse
 
 PERCORSO = [sys.executable, "-m", "percorso"]
 
@@ -197,3 +200,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+DEMO_CUSTOMERS = "300"
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """Torrefazione Aurora with 300 customers, profiles resolved; shared, so read it only."""
+    home = tmp_path_factory.mktemp("journey-demo") / "home"
+    run_cli("demo", "--customers", DEMO_CUSTOMERS, home=home, check=True)
+    warehouse = Warehouse(Settings(home=home).resolved_warehouse_url)
+    try:
+        IdentityResolver(warehouse, load_rules(home)).update()
+        yield warehouse
+    finally:
+        warehouse.close()

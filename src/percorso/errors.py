@@ -7,6 +7,9 @@ if tried again later (the API answers 503 with ``Retry-After``).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class PercorsoError(Exception):
     """Root of every error Percorso raises on purpose."""
@@ -40,3 +43,9 @@ class TransientError(PercorsoError):
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean "x"?` for the closest of `choices`, or nothing."""
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return f'; did you mean "{found[0]}"?' if found else ""

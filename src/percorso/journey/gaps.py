@@ -23,7 +23,7 @@ from percorso.journey.nodes import Predicate
 from percorso.journey.predicates import parse
 from percorso.journey.ticks import at_as_of, profile_events, ticks
 from percorso.journey.views import Bilingual, FlowView, IntegrationView, SystemNode
-from percorso.warehouse.store import Warehouse
+from percorso.warehouse.engine import Engine
 
 
 class GapsReport(BaseModel):
@@ -58,7 +58,7 @@ def _flow_rules(journey_map: JourneyMap) -> list[tuple[Predicate, Predicate]]:
 
 
 def integration_gaps(
-    warehouse: Warehouse,
+    warehouse: Engine,
     journey_map: JourneyMap,
     as_of: datetime,
     *,

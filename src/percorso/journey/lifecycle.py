@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from percorso.journey.compile import ProfileCompiler
 from percorso.journey.model import NO_PERSONA, NO_STAGE, JourneyMap
 from percorso.journey.ticks import at_as_of, profile_events, ticks
-from percorso.warehouse.store import Warehouse
+from percorso.warehouse.engine import Engine
 
 """The stage of a profile no stage rule holds for (a map whose first stage is not "true")."""
 
@@ -83,7 +83,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        warehouse: Warehouse,
+        warehouse: Engine,
         journey_map: JourneyMap,
         as_of: datetime | None = None,
         *,

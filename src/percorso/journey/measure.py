@@ -29,7 +29,7 @@ from percorso.journey.views import (
     PhaseColumn,
     TouchpointCell,
 )
-from percorso.warehouse.store import Warehouse
+from percorso.warehouse.engine import Engine
 
 PAIN_PHASES = 2
 PAIN_TOUCHPOINTS = 3
@@ -78,12 +78,12 @@ NOTHING = PhaseStats()
 UNTOUCHED = TouchStats()
 
 
-def _rows(warehouse: Warehouse, table: ir.Table) -> list[dict[str, Any]]:
+def _rows(warehouse: Engine, table: ir.Table) -> list[dict[str, Any]]:
     return warehouse.to_arrow(table).to_pylist()  # type: ignore[no-any-return]
 
 
 def measure_map(
-    warehouse: Warehouse,
+    warehouse: Engine,
     journey_map: JourneyMap,
     as_of: datetime,
     *,
@@ -186,7 +186,7 @@ def measure_map(
     )
 
 
-def _count_profiles(warehouse: Warehouse, touched: ir.Table) -> int:
+def _count_profiles(warehouse: Engine, touched: ir.Table) -> int:
     return int(warehouse.to_arrow(touched.profile_id.nunique()).as_py() or 0)
 
 
@@ -199,7 +199,7 @@ def _most_used(cells: list[TouchpointCell], attribute: str) -> list[str]:
 
 
 def _last_touch_of_the_stopped(
-    warehouse: Warehouse, touched: ir.Table, reach: ir.Table, last_rank: int
+    warehouse: Engine, touched: ir.Table, reach: ir.Table, last_rank: int
 ) -> dict[str, int]:
     """Touchpoint -> people whose journey ended there, short of the map's last phase."""
     top = reach.group_by("profile_id").aggregate(top=reach.phase_rank.max())
@@ -216,7 +216,7 @@ def _last_touch_of_the_stopped(
 
 
 def _nps_by_touchpoint(
-    warehouse: Warehouse, touched: ir.Table, events: ir.Table
+    warehouse: Engine, touched: ir.Table, events: ir.Table
 ) -> dict[str, float]:
     """NPS (-100..100) of the latest answer of each person who touched the touchpoint.
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from percorso.journey.compile import EventCompiler
 from percorso.journey.model import JourneyMap
 from percorso.journey.ticks import profile_events
-from percorso.warehouse.store import Warehouse
+from percorso.warehouse.engine import Engine
 
 
 class PhaseEntry(BaseModel):
@@ -27,9 +27,8 @@ class PhaseEntry(BaseModel):
     touchpoint: str
 
 
-def touches(warehouse: Warehouse, journey_map: JourneyMap, as_of: datetime) -> ir.Table:
-    """Profile events that are touchpoints: profile_id, ts, seq, touchpoint, phase, phase_rank."""
-    events = profile_events(warehouse.ibis, as_of)
+def label_touchpoints(events: ir.Table, journey_map: JourneyMap) -> ir.Table:
+    """`events` with `touchpoint`, `phase` (null where no touchpoint matches) and `phase_rank` (-1)."""
     compiler = EventCompiler(events, journey_map.touchpoint_rules)
     touchpoint = ibis.cases(
         *[(compiler.condition(rule.node), tp) for tp, rule in journey_map.touchpoint_rules.items()],
@@ -37,11 +36,20 @@ def touches(warehouse: Warehouse, journey_map: JourneyMap, as_of: datetime) -> i
     )
     phase_of = {tp.id: tp.phase for tp in journey_map.touchpoints}
     rank = {phase.id: index for index, phase in enumerate(journey_map.phases)}
-    marked = events.select("profile_id", "ts", "seq", "event", "properties", touchpoint=touchpoint)
-    found = marked.filter(marked.touchpoint.notnull())
-    phase = found.touchpoint.substitute(phase_of, else_=ibis.null("string"))
+    marked = events.mutate(touchpoint=touchpoint)
+    phase = marked.touchpoint.substitute(phase_of, else_=ibis.null("string"))
     phase_rank = ibis.cases(*[(phase == p, r) for p, r in rank.items()], else_=-1)
-    return found.mutate(phase=phase, phase_rank=phase_rank.cast("int64"))
+    return marked.mutate(phase=phase, phase_rank=phase_rank.cast("int64"))
+
+
+def touches(warehouse: Engine, journey_map: JourneyMap, as_of: datetime) -> ir.Table:
+    """Profile events that are touchpoints: profile_id, ts, seq, touchpoint, phase, phase_rank."""
+    events = profile_events(warehouse.ibis, as_of)
+    labelled = label_touchpoints(events, journey_map)
+    found = labelled.filter(labelled.touchpoint.notnull())
+    return found.select(
+        "profile_id", "ts", "seq", "event", "properties", "touchpoint", "phase", "phase_rank"
+    )
 
 
 def phase_reach(touched: ir.Table) -> ir.Table:
@@ -64,7 +72,7 @@ def phase_reach(touched: ir.Table) -> ir.Table:
     )
 
 
-def phase_history(warehouse: Warehouse, touched: ir.Table, profile_id: str) -> list[PhaseEntry]:
+def phase_history(warehouse: Engine, touched: ir.Table, profile_id: str) -> list[PhaseEntry]:
     """A profile's phases in time order: a new entry each time the phase changes."""
     mine = touched.filter(touched.profile_id == profile_id)
     order = ibis.window(order_by=[mine.ts, mine.seq])

@@ -1,0 +1,90 @@
+"""What every analysis reads: the profiles' events on one engine, under one map, up to one moment.
+
+A `Territory` is built once per request and handed to a runner. Its tables
+are lazy Ibis expressions on the engine, so a runner composes them into one
+query and the engine runs it once. Bots are left out everywhere (see
+`percorso.journey.ticks.profile_events`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ibis.expr.types as ir
+
+from percorso.errors import UserError, did_you_mean
+from percorso.journey.lifecycle import Lifecycle
+from percorso.journey.model import JourneyMap
+from percorso.journey.ticks import profile_events
+from percorso.journey.touches import label_touchpoints
+from percorso.warehouse.engine import Engine
+
+
+class AnalyticsError(UserError):
+    """A query that cannot run as asked: the message names the problem and the fix."""
+
+
+class UnknownEvent(AnalyticsError):
+    """An event name that no event in the warehouse has."""
+
+
+@dataclass
+class Territory:
+    """The warehouse's profile events on `engine`, labelled by `journey_map`, up to `as_of`."""
+
+    engine: Engine
+    journey_map: JourneyMap
+    as_of: datetime
+    since: datetime | None = None
+    _event_names: list[str] | None = field(default=None, repr=False)
+
+    def events(self) -> ir.Table:
+        """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq, and the
+        event columns (`percorso.journey.ticks.RULE_COLUMNS`)."""
+        events = profile_events(self.engine.ibis, self.as_of)
+        if self.since is not None:
+            events = events.filter(events.ts >= self.since)
+        return events
+
+    def labelled(self) -> ir.Table:
+        """`events()` with `touchpoint`, `phase` (null for events that are no touchpoint) and
+        `phase_rank` (the phase's position in the map, -1 for none)."""
+        return label_touchpoints(self.events(), self.journey_map)
+
+    def personas(self) -> ir.Table:
+        """profile_id, persona, stage: each profile at the as-of moment (all of its history
+        counts, not only the events since `since`)."""
+        return Lifecycle(self.engine, self.journey_map, self.as_of).current()
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """Run `expr` on the engine; one dict per row."""
+        return self.engine.to_arrow(expr).to_pylist()  # type: ignore[no-any-return]
+
+    def event_names(self) -> list[str]:
+        """The distinct event names in the warehouse (for did-you-mean), sorted."""
+        if self._event_names is None:
+            table = self.engine.ibis.table("events")
+            names = table.select("event").distinct()
+            self._event_names = sorted(
+                str(r["event"]) for r in self.rows(names) if r["event"] is not None
+            )
+        return self._event_names
+
+    def check_event(self, name: str) -> None:
+        """Raise `UnknownEvent` when no event is called `name`."""
+        names = self.event_names()
+        if name not in names:
+            raise UnknownEvent(
+                f'"{name}" is not an event in this warehouse{did_you_mean(name, names)}'
+                " (`percorso stats` lists what the warehouse holds)"
+            )
+
+    def check_touchpoint(self, touchpoint: str) -> None:
+        ids = [tp.id for tp in self.journey_map.touchpoints]
+        if touchpoint not in ids:
+            raise AnalyticsError(
+                f'"{touchpoint}" is not a touchpoint of the journey map'
+                f"{did_you_mean(touchpoint, ids)} (`percorso map show` lists them)"
+            )

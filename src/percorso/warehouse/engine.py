@@ -1,0 +1,22 @@
+"""The seam between analyses and the engine that runs them.
+
+Analyses build Ibis expressions on `engine.ibis` (an Ibis backend holding the
+warehouse's tables) and run them with `engine.to_arrow`. The embedded DuckDB
+`Warehouse` is one engine; `percorso.analytics.spark.SparkEngine` is another.
+Nothing above this seam names a backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+class Engine(Protocol):
+    """An Ibis backend with the warehouse's tables, and a way to run expressions on it."""
+
+    @property
+    def ibis(self) -> Any: ...
+
+    def to_arrow(self, expr: Any) -> pa.Table: ...
