@@ -3,13 +3,16 @@ steps that say clearly what is wrong with them."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from tests.analytics.conftest import MakeTerritory
+from tests.identity.conftest import World
+
+from percorso.analytics.breakdown import check, with_breakdown
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalyticsError, UnknownEvent
 from percorso.journey.predicates import PredicateError
-from tests.analytics.conftest import MakeTerritory
-from tests.identity.conftest import World
 
 
 def test_profile_events_are_the_same_on_every_backend(
@@ -60,9 +63,49 @@ def test_a_step_that_cannot_be_read_says_why(text: str, message: str) -> None:
 def test_unknown_event_touchpoint_and_rule(world: World, territory: MakeTerritory) -> None:
     world.add({"anon": "a1", "event": "checkout_started", "at": 0})
     t = territory()
-    with pytest.raises(UnknownEvent, match='"chekout_started" is not an event.*"checkout_started"'):
+    with pytest.raises(
+        UnknownEvent, match=r'"chekout_started" is not an event.*"checkout_started"'
+    ):
         Step.parse("chekout_started").check(t)
     with pytest.raises(AnalyticsError, match="is not a touchpoint of the journey map"):
         Step.parse("touchpoint:nowhere").check(t)
     with pytest.raises(PredicateError):
         Step.parse("checkout_started where propertie.x == 1").check(t)
+
+
+@pytest.mark.parametrize(
+    ("by", "expected"),
+    [
+        ("channel", {"a1": "social", "a2": "email"}),
+        ("properties.plan", {"a1": "gold", "a2": "(none)"}),
+        ("first_touch", {"a1": "social", "a2": "email"}),
+        ("persona", {"a1": "consumer", "a2": "consumer"}),
+        ("stage", {"a1": "suspect", "a2": "suspect"}),
+    ],
+)
+def test_breakdowns_by_event_and_by_profile(
+    world: World, territory: MakeTerritory, by: str, expected: dict[str, str]
+) -> None:
+    world.add(
+        {
+            "anon": "a1",
+            "event": "page_viewed",
+            "at": 0,
+            "channel": "social",
+            "props": {"plan": "gold"},
+        },
+        {"anon": "a2", "event": "page_viewed", "at": 1, "channel": "email"},
+    )
+    t = territory()
+    table = with_breakdown(t.events(), by, t)
+    rows = t.rows(table.select("anonymous_id", "breakdown"))
+    assert {r["anonymous_id"]: r["breakdown"] for r in rows} == expected
+
+
+def test_an_unknown_breakdown_says_which_exist() -> None:
+    with pytest.raises(
+        AnalyticsError, match=re.escape('"chanel" is not a breakdown; did you mean "channel"')
+    ):
+        check("chanel")
+    with pytest.raises(AnalyticsError, match=re.escape('write a key after "properties."')):
+        check("properties.")

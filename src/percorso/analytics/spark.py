@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from typing import Any
 
 import ibis
@@ -50,6 +51,7 @@ class SparkEngine:
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.sql.shuffle.partitions", str(cores * 2))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="percorso-spark-"))
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("ERROR")
@@ -59,7 +61,9 @@ class SparkEngine:
         """Copy `tables` from `source` (replacing what this engine held under those names)."""
         for name in tables:
             table = source.to_arrow(source.ibis.table(name))
-            self._con.create_table(name, ibis.memtable(table), overwrite=True)
+            # A temporary view lives in the session's memory; a managed table would be
+            # written under spark.sql.warehouse.dir.
+            self.session.createDataFrame(table).createOrReplaceTempView(name)
 
     @property
     def ibis(self) -> Any:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import ibis.expr.types as ir
+from pydantic import BaseModel, ConfigDict
 
 from percorso.errors import UserError, did_you_mean
 from percorso.journey.lifecycle import Lifecycle
@@ -20,6 +21,16 @@ from percorso.journey.model import JourneyMap
 from percorso.journey.ticks import profile_events
 from percorso.journey.touches import label_touchpoints
 from percorso.warehouse.engine import Engine
+
+
+class AnalysisQuery(BaseModel):
+    """What every query has: the period it reads. `until` is the as-of moment (default now):
+    events after it are not seen, and stages and personas are those of that moment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class AnalyticsError(UserError):
