@@ -77,7 +77,14 @@ def test_unknown_event_touchpoint_and_rule(world: World, territory: MakeTerritor
     ("by", "expected"),
     [
         ("channel", {"a1": "social", "a2": "email"}),
-        ("properties.plan", {"a1": "gold", "a2": "(none)"}),
+        pytest.param(
+            "properties.plan",
+            {"a1": "gold", "a2": "(none)"},
+            marks=pytest.mark.xfail_on(
+                "spark",
+                reason="Ibis's PySpark backend json-decodes the unquoted text Spark returns",
+            ),
+        ),
         ("first_touch", {"a1": "social", "a2": "email"}),
         ("persona", {"a1": "consumer", "a2": "consumer"}),
         ("stage", {"a1": "suspect", "a2": "suspect"}),
