@@ -8,12 +8,13 @@ query and the engine runs it once. Bots are left out everywhere (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
+from typing import Any, Self
 
 import ibis.expr.types as ir
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from percorso.errors import UserError, did_you_mean
 from percorso.journey.lifecycle import Lifecycle
@@ -29,8 +30,24 @@ class AnalysisQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = None
-    until: datetime | None = None
+    since: datetime | None = Field(
+        default=None, description="Read events from this moment (UTC); default the first event."
+    )
+    until: datetime | None = Field(
+        default=None,
+        description="Read events up to this moment (UTC), the as-of moment; default now.",
+    )
+
+    @model_validator(mode="after")
+    def _period(self) -> Self:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is not None:
+                # Stored times are naive UTC.
+                setattr(self, name, value.astimezone(UTC).replace(tzinfo=None))
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError(f"since ({self.since}) must be before until ({self.until})")
+        return self
 
 
 class AnalyticsError(UserError):
@@ -49,7 +66,7 @@ class Territory:
     journey_map: JourneyMap
     as_of: datetime
     since: datetime | None = None
-    _event_names: list[str] | None = field(default=None, repr=False)
+    _event_names: list[str] | None = dataclass_field(default=None, repr=False)
 
     def events(self) -> ir.Table:
         """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq, and the

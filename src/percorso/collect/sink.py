@@ -21,7 +21,10 @@ from urllib.parse import quote
 import httpx
 import pyarrow as pa
 import pyarrow.ipc as ipc
+from pydantic import BaseModel
 
+from percorso.analytics.service import AnalyticsRequest, AnalyticsService, analysis
+from percorso.analytics.territory import AnalysisQuery
 from percorso.collect.local import ServerInfo, running_server
 from percorso.config import Settings
 from percorso.errors import TransientError, UserError
@@ -64,6 +67,9 @@ class Sink(Protocol):
     @property
     def journey(self) -> Journey: ...
 
+    @property
+    def analytics(self) -> Analytics: ...
+
 
 class Profiles(Protocol):
     """What the CLI needs of identity; `ProfileService` here, `RemoteProfiles` through a server."""
@@ -76,6 +82,12 @@ class Profiles(Protocol):
     def conflicts(self) -> list[Conflict]: ...
     def refused(self, limit: int = 100) -> list[Refused]: ...
     def unmerge(self, link_id: str, reason: str, *, undo: bool = False) -> UnmergeResult: ...
+
+
+class Analytics(Protocol):
+    """What the CLI needs of analytics; `AnalyticsService` here, `RemoteAnalytics` through a server."""
+
+    def run(self, name: str, query: AnalysisQuery, source: MapSource) -> BaseModel: ...
 
 
 class Journey(Protocol):
@@ -135,6 +147,10 @@ class LocalSink:
     @property
     def journey(self) -> JourneyService:
         return JourneyService(self.warehouse, self.profiles)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        return AnalyticsService(self.warehouse, self.profiles)
 
     def stats(self) -> StoreStats:
         self.profiles.refresh()
@@ -216,8 +232,26 @@ class RemoteSink:
     def journey(self) -> RemoteJourney:
         return RemoteJourney(self)
 
+    @property
+    def analytics(self) -> RemoteAnalytics:
+        return RemoteAnalytics(self)
+
     def close(self) -> None:
         self.client.close()
+
+
+class RemoteAnalytics:
+    """Analyses run by a running server (the same runners as /api/analytics)."""
+
+    def __init__(self, sink: RemoteSink) -> None:
+        self._call = sink._call
+
+    def run(self, name: str, query: AnalysisQuery, source: MapSource) -> BaseModel:
+        body = AnalyticsRequest(source=source, query=query.model_dump(mode="json"))
+        answer = self._call(
+            "POST", f"/internal/analytics/{name}", json=body.model_dump(mode="json")
+        )
+        return analysis(name).result.model_validate(answer)
 
 
 class RemoteJourney:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from percorso import __version__
 from percorso.app.api import (
+    analytics,
     collect,
     dashboard,
     events,
@@ -89,6 +90,7 @@ def create_app(
         )
 
     for module in (
+        analytics,
         collect,
         dashboard,
         events,
@@ -102,6 +104,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(journey.admin)
     app.include_router(journey.internal)
+    app.include_router(analytics.internal)
     app.include_router(profiles.internal)
     # Found through the installed package, wherever it lives (not the working directory).
     app.mount("/static", StaticFiles(packages=[("percorso.app.web", "static")]), name="static")

@@ -77,7 +77,7 @@ async def _map_text(request: Request) -> str:
     return text
 
 
-def _source(rt: Runtime, version: int | None) -> MapSource:
+def map_source(rt: Runtime, version: int | None) -> MapSource:
     return rt.maps.active() if version is None else rt.maps.get(version)
 
 
@@ -150,7 +150,7 @@ async def apply_map(
 @router.get("/stages")
 async def stages(rt: RuntimeDep, as_of: AsOf = None, version: Version = None) -> StagesReport:
     """Lifecycle stages: distribution, personas, transitions (designed or not) and their speed."""
-    return await run_in_threadpool(lambda: rt.journey.stages(_source(rt, version), as_of))
+    return await run_in_threadpool(lambda: rt.journey.stages(map_source(rt, version), as_of))
 
 
 @router.get("/stages/{identifier}")
@@ -159,7 +159,7 @@ async def profile_stages(
 ) -> ProfileJourney:
     """One profile's stage and phase history (any identifier: email, phone, profile id…)."""
     return await run_in_threadpool(
-        lambda: rt.journey.profile(_source(rt, version), identifier, as_of)
+        lambda: rt.journey.profile(map_source(rt, version), identifier, as_of)
     )
 
 
@@ -168,7 +168,7 @@ async def integration_gaps(
     rt: RuntimeDep, as_of: AsOf = None, version: Version = None
 ) -> GapsReport:
     """Each integration flow of the map with the share of people that make it across."""
-    return await run_in_threadpool(lambda: rt.journey.gaps(_source(rt, version), as_of))
+    return await run_in_threadpool(lambda: rt.journey.gaps(map_source(rt, version), as_of))
 
 
 @router.get("/map/measured")
@@ -179,7 +179,7 @@ async def measured_map(
     version: Version = None,
 ) -> MapView:
     """The map filled with what customers did: volumes, conversion, time, pain points."""
-    return await run_in_threadpool(lambda: rt.journey.measure(_source(rt, version), persona, as_of))
+    return await run_in_threadpool(lambda: rt.journey.measure(map_source(rt, version), persona, as_of))
 
 
 @router.get("/map/render", response_class=Response)
@@ -194,7 +194,7 @@ async def render_map(
     """The wall map as a self-contained HTML page (PNG and PDF: `percorso map render`)."""
 
     def draw() -> str:
-        source = _source(rt, version)
+        source = map_source(rt, version)
         if integrations:
             return render_integrations_html(rt.journey.gaps(source, as_of).view(), lang)
         return render_map_html(rt.journey.measure(source, persona, as_of), lang)

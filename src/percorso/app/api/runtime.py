@@ -6,6 +6,7 @@ import gc
 import secrets
 from dataclasses import dataclass, field
 
+from percorso.analytics.service import AnalyticsService
 from percorso.collect.log import IngestLog
 from percorso.collect.receive import Collector
 from percorso.collect.writer import STREAM, BackgroundWriter
@@ -76,6 +77,10 @@ class Runtime:
     @property
     def journey(self) -> JourneyService:
         return JourneyService(self.warehouse, self.profiles)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        return AnalyticsService(self.warehouse, self.profiles)
 
     @property
     def maps(self) -> MapCatalog:

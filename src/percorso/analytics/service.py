@@ -1,0 +1,82 @@
+"""Every analysis by name, and the service the CLI, the API and the dashboard call.
+
+An `Analysis` ties a name to its typed query, its typed result and its one
+runner. `AnalyticsService.run` brings identity up to date, builds the
+`Territory` (engine, map, period) and calls the runner: the same JSON whoever
+asks. The CLI sends its query and map to a running server
+(`/internal/analytics/{name}`), so both meet whichever process owns the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Territory
+from percorso.errors import did_you_mean
+from percorso.journey.lifecycle import now
+from percorso.journey.service import MapSource
+from percorso.warehouse.engine import Engine
+
+
+class Refreshable(Protocol):
+    def refresh(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One kind of analysis: its query and result models and its runner."""
+
+    name: str
+    summary: str
+    query: type[AnalysisQuery]
+    result: type[BaseModel]
+    run: Callable[[Any, Territory], BaseModel]
+
+
+def _registry() -> Mapping[str, Analysis]:
+    # Imported here: each runner module imports this package's territory and steps.
+    entries: list[Analysis] = []
+    return {a.name: a for a in entries}
+
+
+ANALYSES: Mapping[str, Analysis] = _registry()
+
+
+def analysis(name: str) -> Analysis:
+    found = ANALYSES.get(name)
+    if found is None:
+        raise AnalyticsError(
+            f'"{name}" is not an analysis{did_you_mean(name, ANALYSES)} ({", ".join(ANALYSES)})'
+        )
+    return found
+
+
+class AnalyticsRequest(BaseModel):
+    """What the CLI sends a running server: the map it was given and the query (as JSON)."""
+
+    source: MapSource
+    query: dict[str, Any]
+
+
+class AnalyticsService:
+    """Runs analyses on an engine; identity is brought up to date first (when it can be)."""
+
+    def __init__(self, engine: Engine, profiles: Refreshable | None = None) -> None:
+        self.engine = engine
+        self.profiles = profiles
+
+    def territory(self, query: AnalysisQuery, source: MapSource) -> Territory:
+        journey_map = source.load()
+        if self.profiles is not None:
+            self.profiles.refresh()
+        return Territory(self.engine, journey_map, query.until or now(), query.since)
+
+    def run(self, name: str, query: AnalysisQuery, source: MapSource) -> BaseModel:
+        found = analysis(name)
+        if not isinstance(query, found.query):
+            query = found.query.model_validate(query.model_dump())
+        return found.run(query, self.territory(query, source))
