@@ -98,7 +98,7 @@ def _info(source: MapSource) -> MapInfo:
 @router.get("/map")
 async def show_map(rt: RuntimeDep, version: Version = None) -> MapInfo:
     """The active journey map (the last applied; the default map until one is applied)."""
-    return _info(await run_in_threadpool(_source, rt, version))
+    return _info(await run_in_threadpool(map_source, rt, version))
 
 
 @router.get("/map/versions")
