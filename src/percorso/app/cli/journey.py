@@ -63,7 +63,7 @@ def _file(path: Path) -> MapSource:
     return MapSource(text=read_map_file(path), label=str(path))
 
 
-def _resolve(ctx: typer.Context, ref: str | None) -> MapSource:
+def resolve_map(ctx: typer.Context, ref: str | None) -> MapSource:
     """A map file, a stored version number (`3` or `v3`), or the active map."""
     catalog = _catalog(ctx)
     if ref is None:
@@ -134,7 +134,7 @@ def versions(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @map_app.command("show")
 def show(ctx: typer.Context, ref: MapOpt = None) -> None:
     """Print a map's YAML: the active one, a version, or a file."""
-    print(_resolve(ctx, ref).text, end="")
+    print(resolve_map(ctx, ref).text, end="")
 
 
 @map_app.command("diff")
@@ -145,7 +145,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """What changed between two maps: phases, stages, touchpoints, rules, flows, KPIs."""
-    result = _catalog(ctx).diff(_resolve(ctx, old), _resolve(ctx, new))
+    result = _catalog(ctx).diff(resolve_map(ctx, old), resolve_map(ctx, new))
     if as_json:
         _dump(result.model_dump(mode="json"))
         return
@@ -242,7 +242,7 @@ def stages(
     """Lifecycle stages: who is where, how they moved, how fast (as of any date)."""
     from percorso.collect.sink import open_sink
 
-    source = _resolve(ctx, ref)
+    source = resolve_map(ctx, ref)
     source.load()
     with open_sink(settings_of(ctx)) as sink:
         if profile is not None:
@@ -272,7 +272,7 @@ def integrations(
     """Each data flow of the map (forms -> CRM, CRM -> ERP...) and who makes it across."""
     from percorso.collect.sink import open_sink
 
-    source = _resolve(ctx, ref)
+    source = resolve_map(ctx, ref)
     source.load()
     with open_sink(settings_of(ctx)) as sink:
         report = sink.journey.gaps(source, as_of)
