@@ -39,7 +39,18 @@ class Analysis:
 
 def _registry() -> Mapping[str, Analysis]:
     # Imported here: each runner module imports this package's territory and steps.
-    entries: list[Analysis] = []
+    from percorso.analytics import attribution
+
+    entries: list[Analysis] = [
+        Analysis(
+            "attribution",
+            "Attribution: which channels or touchpoints earn the credit for a conversion "
+            "(first/last touch, linear, time decay, position based, Markov removal effect).",
+            attribution.AttributionQuery,
+            attribution.AttributionResult,
+            attribution.run,
+        ),
+    ]
     return {a.name: a for a in entries}
 
 

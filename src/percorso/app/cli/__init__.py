@@ -69,9 +69,19 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from percorso.app.cli import demo, failed, importing, journey, keys, profiles, serve, stats
+    from percorso.app.cli import (
+        analytics,
+        demo,
+        failed,
+        importing,
+        journey,
+        keys,
+        profiles,
+        serve,
+        stats,
+    )
 
-    for module in (demo, failed, importing, journey, keys, profiles, serve, stats):
+    for module in (analytics, demo, failed, importing, journey, keys, profiles, serve, stats):
         module.register(app)
 
 

@@ -14,10 +14,12 @@ import orjson
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 
+from percorso.analytics.attribution import AttributionQuery, AttributionResult
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError
 from percorso.app.cli import settings_of
-from percorso.app.cli.journey import resolve_map
+from percorso.app.cli.journey import MapOpt, resolve_map
 
 # No markup: step names and rules are the user's text and may hold brackets.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -31,7 +33,10 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     datetime | None,
     typer.Option(
-        "--until", "--as-of", formats=_FORMATS, help="Read events up to this date (UTC); default now."
+        "--until",
+        "--as-of",
+        formats=_FORMATS,
+        help="Read events up to this date (UTC); default now.",
     ),
 ]
 
@@ -74,5 +79,76 @@ def duration(seconds: float | None) -> str:
     return f"{seconds:.0f} s"
 
 
+def attribution(
+    ctx: typer.Context,
+    conversion: Annotated[str, typer.Argument(help="The conversion step, e.g. order_completed.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="first_touch, last_touch, linear, time_decay, position_based, markov "
+            "(repeat; default all).",
+        ),
+    ] = None,
+    level: Annotated[str, typer.Option(help="Credit channels or touchpoints.")] = "channel",
+    lookback: Annotated[str, typer.Option(help="Touches counted before a conversion.")] = "30d",
+    half_life: Annotated[str, typer.Option(help="time_decay's half-life.")] = "7d",
+    position: Annotated[
+        str | None, typer.Option(help="position_based: first,last shares, e.g. 0.4,0.4.")
+    ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option("--channel", help="Channels that count as touches (repeat)."),
+    ] = None,
+    value: Annotated[
+        str | None, typer.Option(help="The conversion's value, e.g. properties.total.")
+    ] = None,
+    first_only: Annotated[
+        bool, typer.Option("--first-only", help="Only each profile's first conversion.")
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Attribution: which channels (or touchpoints) earn the credit for a conversion."""
+    weights = None
+    if position is not None:
+        parts = position.split(",")
+        if len(parts) != 2:
+            raise AnalyticsError(f'--position "{position}": write two shares such as 0.4,0.4')
+        weights = parts
+    query = build(
+        AttributionQuery,
+        conversion=conversion,
+        models=model,
+        level=level,
+        lookback=lookback,
+        half_life=half_life,
+        position_weights=weights,
+        channels=channel,
+        value=value,
+        all_conversions=not first_only,
+        since=since,
+        until=until,
+    )
+    result = run(ctx, "attribution", query, ref)
+    assert isinstance(result, AttributionResult)
+    if as_json:
+        dump(result)
+        return
+    out.print(
+        f"{result.conversions:,} conversions of {result.conversion}, "
+        f"{result.touched:,} with a touch"
+        + ("" if result.value is None else f", value {result.value:,.2f}")
+    )
+    names = [c.name for c in result.models[0].credits] if result.models else []
+    table = Table(result.level, *[m.model for m in result.models])
+    by_model = {m.model: {c.name: c for c in m.credits} for m in result.models}
+    for name in names:
+        table.add_row(name, *[f"{by_model[m.model][name].conversions:,.2f}" for m in result.models])
+    out.print(table)
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("attribution")(attribution)
