@@ -46,9 +46,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from percorso.analytics import markov
 from percorso.analytics.breakdown import NONE
 from percorso.analytics.steps import Step
-from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Territory
+from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Duration, Territory
 from percorso.events.channel import Channel
-from percorso.journey.nodes import JSON_ROOTS, PredicateError, parse_duration
+from percorso.journey.nodes import JSON_ROOTS
 
 Model = Literal["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
 MODELS: tuple[Model, ...] = (
@@ -86,11 +86,11 @@ class AttributionQuery(AnalysisQuery):
         description="The channels whose events are touches (default: the marketing channels "
         "without direct).",
     )
-    lookback: timedelta = Field(
+    lookback: Duration = Field(
         default=timedelta(days=30),
         description='How long before a conversion touches count ("30d").',
     )
-    half_life: timedelta = Field(
+    half_life: Duration = Field(
         default=timedelta(days=7),
         description='time_decay: a touch this much older than another earns half as much ("7d").',
     )
@@ -113,19 +113,6 @@ class AttributionQuery(AnalysisQuery):
     @classmethod
     def _read_step(cls, value: Any) -> Any:
         return Step.parse(value) if isinstance(value, str) else value
-
-    @field_validator("lookback", "half_life", mode="before")
-    @classmethod
-    def _read_duration(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip()[-1:].isalpha():
-            try:
-                return parse_duration(value)
-            except PredicateError:
-                raise ValueError(
-                    f'"{value}" is not a duration: write a number and a unit (s, m, h, d, w) '
-                    'such as "30d" or "12h"'
-                ) from None
-        return value
 
     @model_validator(mode="after")
     def _sensible(self) -> Self:

@@ -10,18 +10,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import UTC, datetime
-from typing import Any, Self
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Self
 
 import ibis.expr.types as ir
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from percorso.errors import UserError, did_you_mean
 from percorso.journey.lifecycle import Lifecycle
 from percorso.journey.model import JourneyMap
+from percorso.journey.nodes import DURATION, parse_duration
 from percorso.journey.ticks import profile_events
 from percorso.journey.touches import label_touchpoints
 from percorso.warehouse.engine import Engine
+
+
+def _duration(value: Any) -> Any:
+    """Short durations as people write them ("7d", "12h", "45m"); anything else (ISO 8601
+    "P7D" as JSON carries a timedelta, a number of seconds) is pydantic's to read."""
+    if isinstance(value, str):
+        text = value.strip()
+        found = DURATION.match(text)
+        if found is not None and int(found.group(1)) > 0:
+            return parse_duration(text)
+        if found is not None or not (
+            text.upper().startswith(("P", "-P")) or text.replace(".", "", 1).isdigit()
+        ):
+            raise ValueError(
+                f'"{value}" is not a duration: write a number and a unit (s, m, h, d, w) '
+                'such as "30d" or "12h"'
+            )
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {"type": "string", "examples": ["7d", "12h", "P7D"]},
+        mode="validation",
+    ),
+]
+"""A length of time: "45m", "12h", "7d", "8w", ISO 8601 ("P7D"), or seconds."""
 
 
 class AnalysisQuery(BaseModel):

@@ -181,7 +181,10 @@ class RemoteSink:
                 f"the Percorso server at {self.server.url} did not answer ({exc}); "
                 "is `percorso serve` still running?"
             ) from exc
-        body = response.json() if response.content else {}
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:  # not JSON: a proxy's page, or a crash before our handlers
+            body = {"error": f"HTTP {response.status_code}: {response.text[:200]}"}
         if response.status_code >= 500:
             raise TransientError(str(body.get("error", response.text)))
         if response.status_code >= 400:

@@ -13,11 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from percorso.analytics.service import ANALYSES, Analysis, AnalyticsRequest, analysis
 from percorso.app.api.deps import LocalCli, ReadKey, RuntimeDep
 from percorso.app.api.journey import Version, map_source
+from percorso.errors import UserError
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"], dependencies=[ReadKey])
 internal = APIRouter(prefix="/internal/analytics", dependencies=[LocalCli], include_in_schema=False)
@@ -52,6 +53,9 @@ for _found in ANALYSES.values():
 @internal.post("/{name}")
 async def internal_run(rt: RuntimeDep, name: str, body: Annotated[AnalyticsRequest, Body()]) -> Any:
     found = analysis(name)
-    query = found.query.model_validate(body.query)
+    try:
+        query = found.query.model_validate(body.query)
+    except ValidationError as exc:  # the CLI built it, so this is a bug of ours, said plainly
+        raise UserError(f"the query does not validate: {exc.errors()[0]['msg']}") from exc
     result: BaseModel = await run_in_threadpool(rt.analytics.run, name, query, body.source)
     return JSONResponse(result.model_dump(mode="json", by_alias=True))

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -85,7 +86,12 @@ def create_app(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         return JSONResponse(
-            {"success": False, "error": f"invalid request: {details}", "detail": exc.errors()},
+            {
+                "success": False,
+                "error": f"invalid request: {details}",
+                # A validator's own error sits in `ctx` as an exception object: as text.
+                "detail": jsonable_encoder(exc.errors(), custom_encoder={Exception: str}),
+            },
             status_code=422,
         )
 
