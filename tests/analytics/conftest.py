@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from tests.identity.conftest import World
 
+from percorso.analytics.spark import SparkEngine
 from percorso.analytics.territory import Territory
 from percorso.journey.model import JourneyMap, default_map_text, load_map_text
 from percorso.warehouse.engine import Engine
@@ -36,15 +37,13 @@ MakeTerritory = Callable[..., Territory]
 
 
 @pytest.fixture(scope="session")
-def spark_engine() -> Iterator[Engine]:
+def spark_engine() -> Iterator[SparkEngine]:
     try:
         import pyspark  # noqa: F401
     except ImportError:
         _missing("pyspark is not installed: pip install -e '.[dev,spark]'")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _missing("Spark needs Java 17+ (Debian: default-jre-headless)")
-    from percorso.analytics.spark import SparkEngine
-
     engine = SparkEngine.local()
     try:
         yield engine
@@ -85,8 +84,8 @@ def engine_for(backend: str, warehouse: Warehouse, request: pytest.FixtureReques
     """`warehouse` itself on DuckDB; a copy of its tables in the shared session on Spark."""
     if backend == "duckdb":
         return warehouse
-    engine: Engine = request.getfixturevalue("spark_engine")
-    engine.load_from(warehouse)  # type: ignore[attr-defined]
+    engine: SparkEngine = request.getfixturevalue("spark_engine")
+    engine.load_from(warehouse)
     return engine
 
 
@@ -109,11 +108,22 @@ def territory(
     return make
 
 
+@pytest.fixture(scope="session")
+def spark_demo_engine(spark_engine: SparkEngine, demo_warehouse: Warehouse) -> SparkEngine:
+    """The demo's tables, loaded once into a Spark session of their own (the hand-written
+    worlds replace the shared session's tables test by test)."""
+    engine = spark_engine.sibling()
+    engine.load_from(demo_warehouse)
+    return engine
+
+
 @pytest.fixture
 def demo_territory(
     backend: str, demo_warehouse: Warehouse, default_map: JourneyMap, request: pytest.FixtureRequest
 ) -> Territory:
     """The 300-customer demo company (read only) on the current backend, as of its end."""
-    engine = engine_for(backend, demo_warehouse, request)
+    engine: Engine = (
+        demo_warehouse if backend == "duckdb" else request.getfixturevalue("spark_demo_engine")
+    )
     last = demo_warehouse.query("SELECT max(ts) FROM events")[0][0]
     return Territory(engine, default_map, last)

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 
 from percorso.analytics.territory import AnalyticsError, Territory
 from percorso.errors import did_you_mean
+from percorso.journey.compile import json_value
 from percorso.journey.nodes import JSON_ROOTS
 from percorso.journey.ticks import profile_events
 
@@ -51,10 +52,7 @@ def event_value(table: ir.Table, by: str) -> ir.StringValue:
     """The breakdown's value on each row of a `Territory.labelled()` table (event level only)."""
     root, _, rest = by.partition(".")
     if root in JSON_ROOTS:
-        value: ir.Value = table[root].cast("json")
-        for key in rest.split("."):
-            value = value[key]
-        text = value.str
+        text = json_value(table, root, rest.split("."), "string")
     else:
         text = table[by].cast("string")
     return text.fill_null(NONE)

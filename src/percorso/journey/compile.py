@@ -13,11 +13,14 @@ not equal to anything (`==` is false) and is different from everything
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from percorso.events.channel import SOURCE_WORDS
@@ -36,32 +39,150 @@ from percorso.journey.nodes import (
     parse_time,
 )
 
-# A fixed-width text form of a timestamp: sorting it sorts the times.
-_SORTABLE_TIME = "%Y-%m-%dT%H:%M:%S.%f"
+# A fixed-width text form of a timestamp: sorting it sorts the times. Only pattern
+# letters and punctuation: Spark's date_format reads an unquoted "T" as a pattern letter.
+_SORTABLE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _SORTABLE_WIDTH = 26
 
 
-def _json_path(table: ir.Table, field: Field) -> ir.Value:
-    value: ir.Value = table[field.root].cast("json")
-    for key in field.path[1:]:
-        value = value[key]
-    return value
+# --- JSON values ------------------------------------------------------------------------
+# DuckDB reads JSON natively through Ibis's JSON ops. Ibis's PySpark backend reads a path
+# with `get_json_object`, which returns text unquoted, and types it with Python UDFs that
+# json-decode that text: slow (rows go through Python), and wrong for text ("pro" cannot be
+# decoded, "150" decodes to a number). On Spark a JSON value is therefore a VARIANT (Spark
+# 4's `try_parse_json`), typed by `schema_of_variant`: native functions, and the same
+# answers as DuckDB's (`json_type`). Ibis knows no VARIANT type; it only passes these
+# values between the functions below, so it is told they are JSON.
 
 
-def _json_as(value: ir.Value, as_type: Type) -> ir.Value:
-    if as_type == "number":
-        return value.float
-    if as_type == "bool":
-        return value.bool
-    if as_type == "time":
-        # `ts > properties.renewed_at`: text that is not a date is missing, not an error.
-        return value.str.try_cast("timestamp")
-    return value.str
+@ibis.udf.scalar.builtin(name="try_parse_json")  # type: ignore[untyped-decorator]
+def _parse_variant(text: str) -> dt.JSON:
+    """JSON text -> VARIANT (null for text that is not JSON)."""
 
 
-def _present(value: ir.Value) -> ir.BooleanValue:
-    """A JSON value that is there and not JSON null."""
-    return value.notnull() & (value.cast("string") != "null")
+@ibis.udf.scalar.builtin(name="variant_get")  # type: ignore[untyped-decorator]
+def _variant_at(value: dt.JSON, path: str) -> dt.JSON:
+    """The VARIANT at a path (null where the path is missing)."""
+
+
+# try_variant_get(value, '$', type): the value as a SQL type, called once its kind is checked.
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _variant_double(value: dt.JSON, path: str, type_name: str) -> float:  # type: ignore[empty-body]
+    """try_variant_get(value, '$', 'double')"""
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _variant_boolean(value: dt.JSON, path: str, type_name: str) -> bool:  # type: ignore[empty-body]
+    """try_variant_get(value, '$', 'boolean')"""
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _variant_string(value: dt.JSON, path: str, type_name: str) -> str:  # type: ignore[empty-body]
+    """try_variant_get(value, '$', 'string')"""
+
+
+@ibis.udf.scalar.builtin(name="schema_of_variant")  # type: ignore[untyped-decorator]
+def _variant_kind(value: dt.JSON) -> str:  # type: ignore[empty-body]
+    """STRING, BIGINT, DECIMAL(p,s), DOUBLE, BOOLEAN, VOID (JSON null), OBJECT<...>, ..."""
+
+
+@ibis.udf.scalar.builtin(name="to_json")  # type: ignore[untyped-decorator]
+def _variant_text(value: dt.JSON) -> str:  # type: ignore[empty-body]
+    """The VARIANT as JSON text: "pro" keeps its quotes."""
+
+
+_VARIANT_NUMBERS = ("BIGINT", "INT", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _variant_path(keys: Sequence[str]) -> str:
+    """The JSON path of `keys` as DuckDB reads Ibis's `$.key` paths: a dot inside a key goes
+    one level down there, so it does here."""
+    parts = [part for key in keys for part in key.split(".")]
+    return "$" + "".join(
+        f".{part}" if _PLAIN_KEY.match(part) else "['" + part.replace("'", "\\'") + "']"
+        for part in parts
+    )
+
+
+def _on_spark(table: ir.Table) -> bool:
+    try:
+        return bool(table.get_backend().name == "pyspark")
+    except ibis.common.exceptions.IbisError:  # an unbound table: no engine to choose for
+        return False
+
+
+@dataclass(frozen=True)
+class JsonValue:
+    """The value at a path inside a JSON text column, read the same way on every engine:
+    a missing key and JSON null are missing, and a value of another kind than asked is
+    missing too (`"150"` is no number, `1` is no text)."""
+
+    expr: ir.Value  # JSON on DuckDB, VARIANT on Spark
+    variant: bool
+
+    @classmethod
+    def at(cls, table: ir.Table, root: str, keys: Sequence[str]) -> JsonValue:
+        """`table[root]` parsed as JSON, then `keys` followed down."""
+        if _on_spark(table):
+            return cls(_variant_at(_parse_variant(table[root]), _variant_path(keys)), True)
+        value: ir.Value = table[root].cast("json")
+        for key in keys:
+            value = value[key]
+        return cls(value, False)
+
+    def parse(self, text: ir.StringValue) -> JsonValue:
+        """JSON text (as `text()` makes it) back to a value on the same engine."""
+        return (
+            JsonValue(_parse_variant(text), True)
+            if self.variant
+            else JsonValue(text.cast("json"), False)
+        )
+
+    def present(self) -> ir.BooleanValue:
+        """There, and not JSON null."""
+        if self.variant:
+            return self.expr.notnull() & (_variant_kind(self.expr) != "VOID").fill_null(False)
+        return self.expr.notnull() & (self.expr.cast("string") != "null")
+
+    def text(self) -> ir.StringValue:
+        """The value as JSON text: 50, true, "pro"."""
+        text: ir.StringValue = (
+            _variant_text(self.expr) if self.variant else self.expr.cast("string")
+        )
+        return text
+
+    def read(self, as_type: Type) -> ir.Value:
+        """The value as a number, bool, text or time; null where it is of another kind."""
+        if as_type == "number":
+            return self._variant_read("number") if self.variant else self.expr.float
+        if as_type == "bool":
+            return self._variant_read("bool") if self.variant else self.expr.bool
+        text = self._variant_read("string") if self.variant else self.expr.str
+        if as_type == "time":
+            # `ts > properties.renewed_at`: text that is not a date is missing, not an error.
+            return text.try_cast("timestamp")
+        return text
+
+    def _variant_read(self, as_type: Literal["number", "bool", "string"]) -> ir.Value:
+        kind = _variant_kind(self.expr)
+        if as_type == "number":
+            number = kind.isin(_VARIANT_NUMBERS) | kind.startswith("DECIMAL")
+            return ibis.ifelse(number, _variant_double(self.expr, "$", "double"), None)
+        if as_type == "bool":
+            boolean = _variant_boolean(self.expr, "$", "boolean")
+            return ibis.ifelse(kind == "BOOLEAN", boolean, None)
+        return ibis.ifelse(kind == "STRING", _variant_string(self.expr, "$", "string"), None)
+
+
+def json_value(table: ir.Table, root: str, keys: Sequence[str], as_type: Type) -> ir.Value:
+    """`root.keys...` of each row of `table` as `as_type` (null where missing or of another
+    kind): the one way analyses read a JSON path, so it reads the same on every engine."""
+    return JsonValue.at(table, root, keys).read(as_type)
+
+
+def _json_path(table: ir.Table, field: Field) -> JsonValue:
+    return JsonValue.at(table, field.root, field.path[1:])
 
 
 def source_kind(source: ir.StringValue) -> ir.StringValue:
@@ -117,7 +238,7 @@ class EventCompiler:
             case Field(root="source_kind"):
                 return source_kind(self.table.source)
             case Field() if node.is_json:
-                return _json_as(_json_path(self.table, node), as_type)
+                return _json_path(self.table, node).read(as_type)
             case Field(root=root):
                 return self.table[root]
         raise TypeError(f"not a value: {node}")
@@ -151,7 +272,7 @@ class EventCompiler:
 
     def _present(self, node: Node) -> ir.BooleanValue:
         if isinstance(node, Field) and node.is_json:
-            return _present(_json_path(self.table, node))
+            return _json_path(self.table, node).present()
         return self.value(node, "string").notnull()
 
     def call(self, node: Call) -> ir.BooleanValue:
@@ -184,8 +305,14 @@ class ProfileCompiler(EventCompiler):
             return ibis.window(group_by=t.profile_id, order_by=t.ts, range=(None, 0))
         # (now - last, now]: an event leaves the window exactly `last` after it happened.
         micros = int(last / timedelta(microseconds=1)) - 1
+        # Both bounds are interval literals: a bare 0 end would be cast to an interval,
+        # `CAST(0 AS INTERVAL MICROSECOND)`, which Spark cannot parse. A zero interval
+        # literal is CURRENT ROW on Spark and `INTERVAL '0' MICROSECOND FOLLOWING` (the same
+        # frame: peers included) on DuckDB.
         return ibis.window(
-            group_by=t.profile_id, order_by=t.ts, range=(-ibis.interval(microseconds=micros), 0)
+            group_by=t.profile_id,
+            order_by=t.ts,
+            range=(ibis.interval(microseconds=-micros), ibis.interval(microseconds=0)),
         )
 
     def _count(self, condition: ir.BooleanValue, last: timedelta | None) -> ir.IntegerValue:
@@ -211,14 +338,14 @@ class ProfileCompiler(EventCompiler):
     def _latest_trait(self, node: Field, as_type: Type) -> ir.Value:
         """The last value the person gave for a trait, up to the tick."""
         raw = _json_path(self.table, node)
-        text = raw.cast("string")  # JSON text: 50, true, "pro"
-        given = self._real & _present(raw)
+        text = raw.text()  # JSON text: 50, true, "pro"
+        given = self._real & raw.present()
         if as_type == "string":
-            text = raw.str  # null for a value that is not text, as for an event's field
+            text = raw.read("string")  # null for a value that is not text, as for an event's field
         keyed = ibis.ifelse(given, self.table.ts.strftime(_SORTABLE_TIME) + "|" + text, None)
         latest = keyed.max().over(self._window(None)).substr(_SORTABLE_WIDTH + 1)
         if as_type == "number":
-            return latest.cast("json").float
+            return raw.parse(latest).read("number")
         if as_type == "bool":
             return latest == "true"
         return latest
@@ -249,8 +376,8 @@ class ProfileCompiler(EventCompiler):
                 t = self.table
                 known = (
                     (t.user_id.notnull() & (source_kind(t.source) != "social"))
-                    | _present(_json_path(t, Field(("traits", "email"), 0)))
-                    | _present(_json_path(t, Field(("traits", "phone"), 0)))
+                    | JsonValue.at(t, "traits", ["email"]).present()
+                    | JsonValue.at(t, "traits", ["phone"]).present()
                 )
                 return self._count(known, None) > 0
         return super().call(node)
