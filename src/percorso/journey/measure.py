@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from percorso.journey.compile import json_value
 from percorso.journey.lifecycle import Lifecycle
 from percorso.journey.model import JourneyMap
 from percorso.journey.ticks import profile_events
@@ -215,19 +216,12 @@ def _last_touch_of_the_stopped(
     }
 
 
-def _nps_by_touchpoint(
-    warehouse: Engine, touched: ir.Table, events: ir.Table
-) -> dict[str, float]:
+def _nps_by_touchpoint(warehouse: Engine, touched: ir.Table, events: ir.Table) -> dict[str, float]:
     """NPS (-100..100) of the latest answer of each person who touched the touchpoint.
 
     Answers are read from every event, so a map needs no survey touchpoint for it.
     """
-    answers = events.filter(
-        (events.event == "survey_answered")
-        & (events.properties.cast("json")["survey"].str == "nps")
-    )
-    score = answers.properties.cast("json")["score"].float
-    scored = answers.mutate(score=score).filter(ibis._.score.notnull())
+    scored = nps_answers(events)
     order = ibis.window(group_by=scored.profile_id, order_by=ibis.desc(scored.ts))
     latest = scored.mutate(n=ibis.row_number().over(order)).filter(ibis._.n == 0)
     people = touched.select("profile_id", "touchpoint").distinct()
@@ -235,19 +229,35 @@ def _nps_by_touchpoint(
     rows = _rows(
         warehouse,
         joined.group_by("touchpoint").aggregate(
-            answers=joined.count(),
-            promoters=(joined.score >= 9).sum(),
-            detractors=(joined.score <= 6).sum(),
+            answers=joined.count(), points=nps_points(joined.score).sum()
         ),
     )
     return {
-        str(r["touchpoint"]): round(
-            100.0 * (int(r["promoters"]) - int(r["detractors"])) / int(r["answers"]),
-            1,
-        )
+        str(r["touchpoint"]): round(100.0 * int(r["points"]) / int(r["answers"]), 1)
         for r in rows
         if r["answers"]
     }
+
+
+def nps_answers(events: ir.Table) -> ir.Table:
+    """The NPS answers among `events` (survey_answered with properties.survey "nps"), with
+    their `score` (properties.score, 0-10); answers without a score are left out.
+
+    The one definition of an NPS answer: the map's touchpoints and the KPI library read it.
+    """
+    answers = events.filter(
+        (events.event == "survey_answered")
+        & (json_value(events, "properties", ["survey"], "string") == "nps").fill_null(False)
+    )
+    score = json_value(answers, "properties", ["score"], "number")
+    return answers.mutate(score=score).filter(ibis._.score.notnull())
+
+
+def nps_points(score: ir.NumericValue) -> ir.IntegerValue:
+    """+1 for a promoter (9-10), -1 for a detractor (0-6), 0 for a passive (7-8): the NPS
+    is 100 times their mean."""
+    points: ir.IntegerValue = ibis.cases((score >= 9, 1), (score <= 6, -1), else_=0)
+    return points
 
 
 def _kpis(
