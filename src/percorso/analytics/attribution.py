@@ -48,6 +48,7 @@ from percorso.analytics.breakdown import NONE
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Duration, Territory
 from percorso.events.channel import Channel
+from percorso.journey.compile import json_value
 from percorso.journey.nodes import JSON_ROOTS
 
 Model = Literal["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
@@ -276,10 +277,7 @@ def _conversions(query: AttributionQuery, found: ir.Table) -> ir.Table:
     value: ir.Value = ibis.literal(0.0)
     if query.value is not None:
         root, _, rest = query.value.partition(".")
-        json: ir.Value = found[root].cast("json")
-        for key in rest.split("."):
-            json = json[key]
-        value = json.float.fill_null(0.0)
+        value = json_value(found, root, rest.split("."), "number").fill_null(0.0)
     lookback = ibis.interval(microseconds=markov.micros(query.lookback))
     return found.select(
         "profile_id",
