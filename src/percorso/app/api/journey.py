@@ -179,7 +179,9 @@ async def measured_map(
     version: Version = None,
 ) -> MapView:
     """The map filled with what customers did: volumes, conversion, time, pain points."""
-    return await run_in_threadpool(lambda: rt.journey.measure(map_source(rt, version), persona, as_of))
+    return await run_in_threadpool(
+        lambda: rt.journey.measure(map_source(rt, version), persona, as_of)
+    )
 
 
 @router.get("/map/render", response_class=Response)
