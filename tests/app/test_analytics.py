@@ -23,7 +23,31 @@ DEMO_PEOPLE = "300"
 UNTIL = "2030-01-01"
 
 # (analysis, CLI arguments, the same query as API JSON)
+FUNNEL = ["page_view", "product_viewed", "product_added", "order_completed"]
+
 AGREEING: list[tuple[str, list[str], dict[str, Any]]] = [
+    (
+        "funnel",
+        ["funnel", *FUNNEL, "--window", "7d", "--by", "device", "--trend", "month"],
+        {"steps": FUNNEL, "window": "7d", "by": "device", "trend": "month"},
+    ),
+    (
+        "retention",
+        ["retention", "--period", "month", "--cohort", "order_completed", "--periods", "6"],
+        {"period": "month", "cohort": {"event": "order_completed"}, "periods": 6},
+    ),
+    ("kpis", ["kpis", "--by", "persona"], {"by": "persona"}),
+    ("mine", ["mine", "--level", "phase"], {"level": "phase"}),
+    (
+        "handoffs",
+        ["gaps", "handoffs", "--by", "device", "--window", "14d"],
+        {"by": "device", "window": "14d"},
+    ),
+    (
+        "paths",
+        ["paths", "--level", "touchpoint", "--collapse", "--top-paths", "5"],
+        {"level": "touchpoint", "collapse_repeats": True, "top_paths": 5},
+    ),
     (
         "attribution",
         ["attribution", "order_completed", "--value", "properties.total"],
@@ -85,6 +109,27 @@ def test_the_api_needs_a_read_key_and_documents_every_analysis(served: Served) -
 
 
 BAD_CLI: list[tuple[list[str], str]] = [
+    (["funnel", "page_view"], "steps"),
+    (["funnel", "page_view", "ordr_completed"], 'did you mean "order_completed"'),
+    (["funnel", "page_view", "order_completed", "--window", "2y"], "is not a duration"),
+    (["funnel", "page_view", "order_completed", "--order", "random"], "order"),
+    (["funnel", "page_view", "order_completed", "--by", "colour"], "is not a breakdown"),
+    (["funnel", "page_view", "order_completed", "--dropped-at", "5"], "dropped_at"),
+    (["funnel", "page_view", "order_completed where propertie.total > 1"], "propertie"),
+    (["retention", "--period", "year"], "period"),
+    (["retention", "--cohort", "ordr_completed"], 'did you mean "order_completed"'),
+    (["retention", "--periods", "0"], "periods"),
+    (["kpis", "--kpi", "nsp"], 'did you mean "nps"'),
+    (["kpis", "--by", "channel"], "by"),
+    (["mine", "--persona", "consumr"], 'did you mean "consumer"'),
+    (["mine", "--level", "stage"], "level"),
+    (["gaps", "handoffs", "--by", "department", "--level", "event"], "department"),
+    (["gaps", "handoffs", "--window", "30 giorni"], "is not a duration"),
+    (["paths", "--level", "page"], "level"),
+    (["paths", "--exclude", "page_vew"], 'did you mean "page_view"'),
+    (["paths", "--group", "shop"], "write NAME=A,B"),
+    (["paths", "--max-steps", "0"], "max_steps"),
+    (["paths", "--after", "touchpoint:nowhere"], "is not a touchpoint of the journey map"),
     (["attribution", "order_complete"], 'did you mean "order_completed"'),
     (["attribution", "order_completed", "--lookback", "30 giorni"], "is not a duration"),
     (["attribution", "order_completed", "--position", "0.9,0.9"], "position_weights"),
@@ -103,6 +148,15 @@ def test_bad_input_exits_2_with_the_fix(demo_home: Path, args: list[str], messag
 
 
 BAD_API: list[tuple[str, dict[str, Any], int, str]] = [
+    ("funnel", {"steps": ["page_view"]}, 422, "steps"),
+    ("funnel", {"steps": ["page_view", "ordr_completed"]}, 400, 'did you mean "order_completed"'),
+    ("funnel", {"steps": FUNNEL, "window": "forever"}, 422, "window"),
+    ("retention", {"period": "year"}, 422, "period"),
+    ("kpis", {"kpis": ["nsp"]}, 400, 'did you mean "nps"'),
+    ("mine", {"persona": "consumr"}, 400, 'did you mean "consumer"'),
+    ("handoffs", {"by": "team"}, 422, "by"),
+    ("paths", {"level": "page"}, 422, "level"),
+    ("paths", {"exclude": ["page_vew"]}, 400, 'did you mean "page_view"'),
     ("attribution", {"conversion": "order_complete"}, 400, 'did you mean "order_completed"'),
     ("attribution", {"conversion": "order_completed", "lookback": "forever"}, 422, "lookback"),
     ("attribution", {"conversion": "order_completed", "surprise": 1}, 422, "surprise"),
@@ -118,3 +172,25 @@ def test_bad_queries_get_4xx_json_naming_the_problem(
     assert answer.status_code == status, answer.text
     body = orjson.loads(answer.content)
     assert message in body["error"]
+
+
+def test_the_json_contracts_of_funnel_and_paths(demo_home: Path) -> None:
+    """The keys scripts rely on (the issue's contract), with figures that hold together."""
+    funnel = cli_json(demo_home, "funnel", *FUNNEL, "--window", "7d", "--until", UNTIL)
+    steps = funnel["steps"]
+    assert [s["step"] for s in steps] == FUNNEL
+    for key in (
+        "profiles",
+        "conversion_from_start",
+        "conversion_from_previous",
+        "median_seconds_from_previous",
+    ):
+        assert all(key in s for s in steps), key
+    counts = [s["profiles"] for s in steps]
+    assert counts == sorted(counts, reverse=True) and counts[-1] > 0
+    assert steps[-1]["conversion_from_start"] == round(counts[-1] / counts[0], 4)
+
+    paths = cli_json(demo_home, "paths", "--until", UNTIL)
+    edge = paths["edges"][0]
+    assert {"from", "to", "count", "median_seconds"} <= set(edge)
+    assert edge["count"] == max(e["count"] for e in paths["edges"])

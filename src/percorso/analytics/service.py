@@ -39,9 +39,63 @@ class Analysis:
 
 def _registry() -> Mapping[str, Analysis]:
     # Imported here: each runner module imports this package's territory and steps.
-    from percorso.analytics import attribution
+    from percorso.analytics import attribution, cohorts, funnels, handoffs, kpis, mining, paths
 
     entries: list[Analysis] = [
+        Analysis(
+            "funnel",
+            "Funnels: profiles through steps within a conversion window (ordered as ClickHouse's "
+            "windowFunnel, strict or unordered), conversion and time per step, breakdowns, "
+            "the trend over time and who dropped where.",
+            funnels.FunnelQuery,
+            funnels.FunnelResult,
+            funnels.run,
+        ),
+        Analysis(
+            "retention",
+            "Cohorts and retention: cohorts by first-seen period (or a step), period = day, "
+            "week or month, retention and churn per period, and the lifecycle (new, returning, "
+            "resurrecting, dormant).",
+            cohorts.RetentionQuery,
+            cohorts.RetentionResult,
+            cohorts.run,
+        ),
+        Analysis(
+            "kpis",
+            "KPIs, each defined once with its formula (docs/kpis.md): bounce rate, conversion, "
+            "email open rate and CTR, NPS, CSAT, CES, retention, churn, repeat purchase, "
+            "support resolution and response time, historical CLV; per phase, touchpoint, "
+            "persona or period.",
+            kpis.KpiQuery,
+            kpis.KpiResult,
+            kpis.run,
+        ),
+        Analysis(
+            "mine",
+            "Mined journeys against the map: the journey discovered at touchpoint or phase "
+            "level, the share of journeys that fit the designed moves, undesigned transitions, "
+            "unused touchpoints and skipped phases, per persona.",
+            mining.MineQuery,
+            mining.MineResult,
+            mining.run,
+        ),
+        Analysis(
+            "handoffs",
+            "Hand-off gaps: crossings of channel, device or department, the share that goes on "
+            "against staying, the time lost and where the lost went, ranked by people lost.",
+            handoffs.HandoffQuery,
+            handoffs.HandoffResult,
+            handoffs.run,
+        ),
+        Analysis(
+            "paths",
+            "Paths: the directly-follows graph of events, touchpoints or phases (count, "
+            "median and p90 time per edge), start and end nodes, the commonest whole paths "
+            "and a Sankey diagram by step.",
+            paths.PathQuery,
+            paths.PathResult,
+            paths.run,
+        ),
         Analysis(
             "attribution",
             "Attribution: which channels or touchpoints earn the credit for a conversion "

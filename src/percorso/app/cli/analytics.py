@@ -17,9 +17,16 @@ from rich.console import Console
 from rich.table import Table
 
 from percorso.analytics.attribution import AttributionQuery, AttributionResult
+from percorso.analytics.cohorts import RetentionQuery, RetentionResult
+from percorso.analytics.funnels import FunnelQuery, FunnelResult, FunnelStep
+from percorso.analytics.handoffs import HandoffQuery, HandoffResult
+from percorso.analytics.kpis import KpiQuery, KpiResult
+from percorso.analytics.mining import MineQuery, MineResult
+from percorso.analytics.paths import PathQuery, PathResult
+from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError
 from percorso.app.cli import settings_of
-from percorso.app.cli.journey import MapOpt, resolve_map
+from percorso.app.cli.journey import MapOpt, gaps_app, resolve_map
 
 # No markup: step names and rules are the user's text and may hold brackets.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -150,5 +157,378 @@ def attribution(
     out.print(table)
 
 
+def _groups(values: list[str] | None) -> dict[str, list[str]] | None:
+    if not values:
+        return None
+    groups: dict[str, list[str]] = {}
+    for text in values:
+        name, sep, members = text.partition("=")
+        if not sep or not name.strip() or not members.strip():
+            raise AnalyticsError(
+                f'--group "{text}": write NAME=A,B such as shop=cart_viewed,checkout'
+            )
+        groups[name.strip()] = [m.strip() for m in members.split(",") if m.strip()]
+    return groups
+
+
+def paths(
+    ctx: typer.Context,
+    level: Annotated[
+        str, typer.Option(help="A node is an event, a touchpoint or a phase of the map.")
+    ] = "event",
+    after: Annotated[str | None, typer.Option(help="Paths from this step on.")] = None,
+    before: Annotated[str | None, typer.Option(help="Paths up to this step.")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Leave out this node (repeat).")
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Merge nodes into one: NAME=A,B (repeat)."),
+    ] = None,
+    collapse: Annotated[
+        bool, typer.Option("--collapse", help="Collapse repeats (A, A, B is A, B).")
+    ] = False,
+    max_steps: Annotated[int | None, typer.Option(help="Keep the first N steps.")] = None,
+    min_count: Annotated[int | None, typer.Option(help="Edges seen at least N times.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N edges.")] = None,
+    top_paths: Annotated[int | None, typer.Option(help="The N most frequent paths.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Paths: which step follows which (the directly-follows graph), and the commonest paths."""
+    query = build(
+        PathQuery,
+        level=level,
+        after=None if after is None else Step.parse(after),
+        before=None if before is None else Step.parse(before),
+        exclude=exclude or None,
+        group=_groups(group),
+        collapse_repeats=collapse or None,
+        max_steps=max_steps,
+        min_count=min_count,
+        limit_edges=limit,
+        top_paths=top_paths,
+        since=since,
+        until=until,
+    )
+    result = run(ctx, "paths", query, ref)
+    assert isinstance(result, PathResult)
+    if as_json:
+        dump(result)
+        return
+    out.print(f"{result.profiles:,} profiles, {result.events:,} steps")
+    table = Table("from", "to", "count", "median", "p90")
+    for edge in result.edges[:30]:
+        table.add_row(
+            edge.from_,
+            edge.to,
+            f"{edge.count:,}",
+            duration(edge.median_seconds),
+            duration(edge.p90_seconds),
+        )
+    out.print(table)
+    if len(result.edges) > 30:
+        out.print(f"… {len(result.edges) - 30:,} more edges (--json prints them all)")
+    variants = Table("path", "profiles", "share")
+    for variant in result.variants:
+        variants.add_row(" → ".join(variant.path), f"{variant.profiles:,}", pct(variant.share))
+    out.print(variants)
+
+
+def mine(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Option(help="Touchpoints or phases of the map.")] = "touchpoint",
+    persona: Annotated[str | None, typer.Option(help="Only this persona's journeys.")] = None,
+    min_share: Annotated[
+        float | None, typer.Option(help="Report transitions with at least this share.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="How many of each list.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The journey mined from the data against the map: fit, undesigned moves, skipped phases."""
+    query = build(
+        MineQuery,
+        level=level,
+        persona=persona,
+        min_share=min_share,
+        top=top,
+        since=since,
+        until=until,
+    )
+    result = run(ctx, "mine", query, ref)
+    assert isinstance(result, MineResult)
+    if as_json:
+        dump(result)
+        return
+    out.print(
+        f"{result.profiles:,} journeys: {pct(result.fitness)} fit the map "
+        f"({result.fitting:,}); {pct(result.edge_fitness)} of "
+        f"{result.transitions:,} transitions are designed"
+    )
+    undesigned = Table("undesigned move", "profiles", "transitions")
+    for edge in result.undesigned:
+        undesigned.add_row(
+            f"{edge.source} → {edge.target}", f"{edge.profiles:,}", f"{edge.transitions:,}"
+        )
+    out.print(undesigned)
+    skipped = Table("phase", "went past it", "skipped it", "share")
+    for phase in result.skipped_phases:
+        skipped.add_row(phase.phase, f"{phase.went_past:,}", f"{phase.skipped:,}", pct(phase.share))
+    out.print(skipped)
+    personas = Table("persona", "journeys", "fit", "designed transitions")
+    for p in result.personas:
+        personas.add_row(p.persona, f"{p.profiles:,}", pct(p.fitness), pct(p.edge_fitness))
+    out.print(personas)
+    if result.unused_touchpoints:
+        out.print("touchpoints nobody used: " + ", ".join(result.unused_touchpoints))
+
+
+def handoffs(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="channel, device or department.")] = "channel",
+    level: Annotated[
+        str, typer.Option(help="The map's touches (touchpoint) or every event.")
+    ] = "touchpoint",
+    window: Annotated[
+        str | None, typer.Option(help="The journey goes on if anything follows within this.")
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="How many hand-offs to list.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hand-off gaps: where crossing channel, device or department loses people."""
+    query = build(
+        HandoffQuery, by=by, level=level, window=window, top=top, since=since, until=until
+    )
+    result = run(ctx, "handoffs", query, ref)
+    assert isinstance(result, HandoffResult)
+    if as_json:
+        dump(result)
+        return
+    table = Table(
+        "hand-off", "people", "went on", "staying goes on", "lost", "hours", "lost went to"
+    )
+    for h in result.handoffs:
+        table.add_row(
+            f"{h.source} → {h.target}",
+            f"{h.profiles:,}",
+            pct(h.continued_share),
+            pct(h.baseline_share),
+            f"{h.lost:,.0f}",
+            "-" if h.median_hours is None else f"{h.median_hours:,.1f}",
+            ", ".join(f"{d.value} ({d.profiles})" for d in h.went[:3]),
+        )
+    out.print(table)
+    stops = Table(result.by, "people", "stopped there", "share")
+    for stop in result.stops:
+        stops.add_row(stop.value, f"{stop.profiles:,}", f"{stop.stopped:,}", pct(stop.share))
+    out.print(stops)
+
+
+def retention(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option(help="day, week (from Monday) or month.")] = "week",
+    cohort: Annotated[
+        str | None,
+        typer.Option(help="Cohorts by the first event of this step; default first seen."),
+    ] = None,
+    returning: Annotated[
+        str | None,
+        typer.Option("--return", help="What counts as coming back; default any event."),
+    ] = None,
+    periods: Annotated[int | None, typer.Option(help="Periods after the cohort's.")] = None,
+    by: Annotated[str | None, typer.Option(help="A curve per value of this breakdown.")] = None,
+    no_lifecycle: Annotated[
+        bool, typer.Option("--no-lifecycle", help="Skip new/returning/resurrecting/dormant.")
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cohorts and retention: who comes back, period after period, and the lifecycle."""
+    query = build(
+        RetentionQuery,
+        period=period,
+        cohort=None if cohort is None else Step.parse(cohort),
+        returning=None if returning is None else Step.parse(returning),
+        periods=periods,
+        by=by,
+        lifecycle=False if no_lifecycle else None,
+        since=since,
+        until=until,
+    )
+    result = run(ctx, "retention", query, ref)
+    assert isinstance(result, RetentionResult)
+    if as_json:
+        dump(result)
+        return
+    width = max((len(c.retention) for c in result.cohorts), default=0)
+    table = Table("cohort", "size", *[str(k) for k in range(width)])
+    for c in result.cohorts:
+        label = f"{c.cohort}" + ("" if c.group is None else f" {c.group}")
+        table.add_row(label, f"{c.size:,}", *[pct(r) for r in c.retention])
+    table.add_row("average", f"{result.overall.size:,}", *[pct(r) for r in result.overall.average])
+    out.print(table)
+    if result.lifecycle:
+        life = Table(result.period, "new", "returning", "resurrecting", "dormant")
+        for p in result.lifecycle:
+            life.add_row(
+                f"{p.period}",
+                f"{p.new:,}",
+                f"{p.returning:,}",
+                f"{p.resurrecting:,}",
+                f"{p.dormant:,}",
+            )
+        out.print(life)
+
+
+def kpis(
+    ctx: typer.Context,
+    kpi: Annotated[
+        list[str] | None, typer.Option("--kpi", help="A KPI id (repeat); default all.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Split by phase, touchpoint, persona or period.")
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="With --by period: day, week, month.")] = None,
+    lang: Annotated[str, typer.Option(help="Names in it or en.")] = "it",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """KPIs (bounce rate, NPS, CSAT, retention, CLV…), each defined once (docs/kpis.md)."""
+    if lang not in ("it", "en"):
+        raise AnalyticsError(f'--lang "{lang}": write it or en')
+    query = build(KpiQuery, kpis=kpi, by=by, period=period, since=since, until=until)
+    result = run(ctx, "kpis", query, ref)
+    assert isinstance(result, KpiResult)
+    if as_json:
+        dump(result)
+        return
+    table = Table("KPI", "value", "numerator", "denominator")
+    for k in result.kpis:
+        name = k.label.it if lang == "it" else k.label.en
+        table.add_row(
+            name, _kpi_value(k.value, k.unit), f"{k.numerator:,.0f}", f"{k.denominator:,.0f}"
+        )
+        for g in k.groups or []:
+            table.add_row(
+                f"  {g.group}",
+                _kpi_value(g.value, k.unit),
+                f"{g.numerator:,.0f}",
+                f"{g.denominator:,.0f}",
+            )
+    out.print(table)
+
+
+def _kpi_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "share":
+        return pct(value)
+    if unit == "minutes":
+        return duration(value * 60)
+    if unit == "currency":
+        return f"€ {value:,.2f}"
+    return f"{value:,.1f}"
+
+
+def funnel(
+    ctx: typer.Context,
+    steps: Annotated[
+        list[str],
+        typer.Argument(
+            help='The steps in order: an event, touchpoint:ID, "X where RULE", ?X for optional.'
+        ),
+    ],
+    window: Annotated[
+        str | None, typer.Option(help="Conversion window from step 1, e.g. 7d, 12h.")
+    ] = None,
+    order: Annotated[str | None, typer.Option(help="ordered, strict or unordered.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Break down by channel, device, persona, first_touch, properties.X…"),
+    ] = None,
+    trend: Annotated[
+        str | None, typer.Option(help="Conversion per day, week or month of entry.")
+    ] = None,
+    dropped_at: Annotated[
+        int | None, typer.Option(help="List the profiles that dropped at this step (1-based).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many dropped profiles.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    ref: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Funnels: how many people go through the steps in order, within a window, and how fast."""
+    query = build(
+        FunnelQuery,
+        steps=[Step.parse(text) for text in steps],
+        window=window,
+        order=order,
+        by=by,
+        trend=trend,
+        dropped_at=dropped_at,
+        limit=limit,
+        since=since,
+        until=until,
+    )
+    result = run(ctx, "funnel", query, ref)
+    assert isinstance(result, FunnelResult)
+    if as_json:
+        dump(result)
+        return
+    _funnel_table(result.steps, "")
+    for group in result.breakdown or []:
+        _funnel_table(group.steps, f"{result.by} = {group.value}")
+    if result.trend:
+        table = Table("period", "entered", "converted", "conversion")
+        for point in result.trend:
+            table.add_row(
+                f"{point.period}",
+                f"{point.entered:,}",
+                f"{point.converted:,}",
+                pct(point.conversion),
+            )
+        out.print(table)
+    if result.dropped_profiles is not None:
+        out.print(f"dropped at step {result.dropped_at}: {len(result.dropped_profiles):,} profiles")
+        for profile_id in result.dropped_profiles:
+            out.print(profile_id)
+
+
+def _funnel_table(steps: list[FunnelStep], title: str) -> None:
+    table = Table("step", "profiles", "from start", "from previous", "dropped", "median", "p90")
+    if title:
+        table.title = title
+    for step in steps:
+        table.add_row(
+            step.step,
+            f"{step.profiles:,}",
+            pct(step.conversion_from_start),
+            pct(step.conversion_from_previous),
+            f"{step.dropped:,}",
+            duration(step.median_seconds_from_previous),
+            duration(step.p90_seconds_from_previous),
+        )
+    out.print(table)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("funnel")(funnel)
+    app.command("retention")(retention)
+    app.command("kpis")(kpis)
+    app.command("mine")(mine)
+    gaps_app.command("handoffs")(handoffs)
+    app.command("paths")(paths)
     app.command("attribution")(attribution)
