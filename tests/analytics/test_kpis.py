@@ -20,6 +20,8 @@ from percorso.journey.model import JourneyMap
 
 AS_OF = datetime(2026, 5, 10)  # May is not over: retention compares March with April only
 DOCS = Path(__file__).parents[2] / "docs" / "kpis.md"
+
+
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute)
 
