@@ -1,8 +1,11 @@
-"""`python -m bench [--quick] [--events N] [--only ingest|import|identity]`: every benchmark, one table.
+"""`python -m bench [--quick] [--events N] [--only ingest|import|identity|analytics]`: every benchmark, one table.
 
 Exits 1 when a run failed (a refused request, a warehouse that does not hold
-exactly what was acknowledged, a benchmark that raised); a target missed is
-shown in the table but is not a failure of the run.
+exactly what was acknowledged, analyses whose contenders disagree, a
+benchmark that raised); a target missed is shown in the table but is not a
+failure of the run. The analytics benchmark (1M and 10M events, a data set
+generated once and cached in bench/.data/) is not part of the default run:
+`--only analytics`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,15 @@ from bench import report
 QUICK_EVENTS = 20_000
 DEFAULT_EVENTS = 200_000
 # The rows that make a run invalid rather than merely slow, and those that make it noisy.
-RUN_CHECKS = ("non-2xx responses", "warehouse holds exactly N events")
+RUN_CHECKS = (
+    "non-2xx responses",
+    "warehouse holds exactly N events",
+    "analytics results agree across contenders",
+)
 NOISE_CHECKS = (
     "other processes' CPU during the HTTP run",
     "other processes' CPU during the identity timings",
+    "other processes' CPU during the analytics timings",
 )
 
 
@@ -64,7 +72,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             f"whose identity graph is rebuilt (default {DEFAULT_EVENTS:,})"
         ),
     )
-    parser.add_argument("--only", choices=("ingest", "import", "identity"), default=None)
+    parser.add_argument(
+        "--only", choices=("ingest", "import", "identity", "analytics"), default=None
+    )
+    parser.add_argument(
+        "--analytics-sizes",
+        default=None,
+        help=(
+            "events of the demo company the analytics run on, comma-separated "
+            "(default 1000000,10000000; with --quick 50000)"
+        ),
+    )
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -86,6 +104,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--events must be positive")
     if not 1 <= args.concurrency <= 64:
         parser.error("--concurrency must be between 1 and 64")
+    from bench import bench_analytics
+
+    if args.analytics_sizes is None:
+        args.analytics_sizes = list(
+            bench_analytics.QUICK_SIZES if args.quick else bench_analytics.SIZES
+        )
+    else:
+        try:
+            args.analytics_sizes = bench_analytics.parse_sizes(args.analytics_sizes)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--analytics-sizes: {exc}")
     return args
 
 
@@ -189,12 +218,31 @@ def main(argv: list[str] | None = None) -> int:
         rows += found
         ok = ok and fine
 
-    if rows:
-        report.show(
-            rows,
-            f"Percorso vs baselines in the same process: {args.events:,} events or rows",
+    # Not in the default run: minutes per size, and a data set made once per size.
+    if args.only == "analytics":
+        from bench import bench_analytics
+
+        found, fine = _guarded(
+            "analytics",
+            lambda: bench_analytics.run(
+                args.analytics_sizes,
+                repeat=bench_analytics.REPEAT,
+                say=lambda text: console.print(f"  {text}", markup=False, highlight=False),
+            ),
             console,
         )
+        rows += found
+        ok = ok and fine
+
+    if rows:
+        title = f"Percorso vs baselines in the same process: {args.events:,} events or rows"
+        if args.only == "analytics":
+            sizes = ", ".join(f"{n:,}" for n in args.analytics_sizes)
+            title = (
+                f"Percorso analytics vs baselines on the same data, each in a fresh process: "
+                f"the demo company at {sizes} events"
+            )
+        report.show(rows, title, console)
     failed = [r for r in rows if r.get("name") in RUN_CHECKS and r.get("ok") is False]
     if failed:
         names = ", ".join(str(r["name"]) for r in failed)
