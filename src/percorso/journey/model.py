@@ -9,7 +9,6 @@ key and, for a name that is almost right, the name that was meant.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -27,6 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
+from percorso.errors import did_you_mean
 from percorso.events.channel import Channel
 from percorso.journey.nodes import Predicate, PredicateError, Scope
 from percorso.journey.predicates import parse
@@ -181,14 +181,11 @@ class JourneyMap(_Strict):
 # --- cross references ------------------------------------------------------------------
 
 
-def _close(word: str, choices: list[str]) -> str:
-    found = difflib.get_close_matches(word, choices, n=1)
-    return f'; did you mean "{found[0]}"?' if found else ""
-
-
 def unknown_reference(kind: str, value: str, choices: list[str]) -> str:
     listed = ", ".join(choices) if choices else "none are declared"
-    return f'"{value}" is not a {kind} of this map{_close(value, choices)} ({kind}s: {listed})'
+    return (
+        f'"{value}" is not a {kind} of this map{did_you_mean(value, choices)} ({kind}s: {listed})'
+    )
 
 
 def _references(m: JourneyMap) -> Iterator[tuple[tuple[int | str, ...], str]]:
