@@ -26,23 +26,22 @@ from percorso.analytics.paths import PathQuery, PathResult
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError
 from percorso.app.cli import settings_of
-from percorso.app.cli.journey import MapOpt, gaps_app, resolve_map
+from percorso.app.cli.journey import DATE_FORMATS, MapOpt, gaps_app, pct, resolve_map
 
 # No markup: step names and rules are the user's text and may hold brackets.
 out = Console(highlight=False, soft_wrap=True, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (as the API).")]
-_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 SinceOpt = Annotated[
     datetime | None,
-    typer.Option("--since", formats=_FORMATS, help="Read events from this date (UTC)."),
+    typer.Option("--since", formats=DATE_FORMATS, help="Read events from this date (UTC)."),
 ]
 UntilOpt = Annotated[
     datetime | None,
     typer.Option(
         "--until",
         "--as-of",
-        formats=_FORMATS,
+        formats=DATE_FORMATS,
         help="Read events up to this date (UTC); default now.",
     ),
 ]
@@ -70,10 +69,6 @@ def run(ctx: typer.Context, name: str, query: AnalysisQuery, ref: str | None) ->
 
 def dump(result: BaseModel) -> None:
     print(orjson.dumps(result.model_dump(mode="json", by_alias=True)).decode())
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def duration(seconds: float | None) -> str:

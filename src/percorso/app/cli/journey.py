@@ -31,11 +31,13 @@ gaps_app = typer.Typer(help="Gaps between the map and the territory.", no_args_i
 out = Console(highlight=False, soft_wrap=True, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# Dates on the command line, read as UTC.
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 AsOfOpt = Annotated[
     datetime | None,
     typer.Option(
         "--as-of",
-        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+        formats=DATE_FORMATS,
         help="Measure as of this date (UTC), e.g. 2026-01-31; default now.",
     ),
 ]
@@ -74,7 +76,7 @@ def resolve_map(ctx: typer.Context, ref: str | None) -> MapSource:
     return _file(Path(ref))
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
@@ -207,7 +209,7 @@ def _print_stages(report: StagesReport) -> None:
     )
     table = Table("stage", "profiles", "share")
     for s in report.stages:
-        table.add_row(s.stage, f"{s.profiles:,}", _pct(s.share))
+        table.add_row(s.stage, f"{s.profiles:,}", pct(s.share))
     out.print(table)
     personas = Table("persona", "profiles", *[s.stage for s in report.stages])
     for p in report.personas:
@@ -286,7 +288,7 @@ def integrations(
             f.label.en,
             f"{f.population:,}",
             f"{f.reached:,}",
-            _pct(f.coverage),
+            pct(f.coverage),
             f"{f.population - f.reached:,}",
             "-" if f.median_hours_to_reach is None else f"{f.median_hours_to_reach:g}",
         )
