@@ -57,7 +57,7 @@ class Step(BaseModel):
             raise AnalyticsError(
                 f'step "{text}" names nothing: write an event name, touchpoint:ID or *'
             )
-        if WHERE in f" {raw} " and not rule and raw.endswith(WHERE.strip()):
+        if not rule and raw.endswith(WHERE.rstrip()):
             raise AnalyticsError(f'step "{text}" ends with "where" but has no rule after it')
         where = rule or None
         if target == ANY:
