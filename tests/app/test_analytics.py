@@ -15,9 +15,8 @@ import httpx
 import orjson
 import pytest
 
-from percorso.config import Settings
-from tests.app.test_journey import Served, cli, cli_json, copy_home
-from tests.conftest import make_key, run_cli, start_server
+from tests.app.test_journey import Served, cli, cli_json, serving
+from tests.conftest import run_cli
 
 DEMO_PEOPLE = "300"
 UNTIL = "2030-01-01"
@@ -65,15 +64,8 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = copy_home(demo_home, tmp_path_factory.mktemp("served") / "home")
-    settings = Settings(home=home)
-    read = make_key(settings, role="read", source=None)
-    admin = make_key(settings, role="admin", source=None)
-    server = start_server(home)
-    try:
-        yield Served(server, home, read, admin)
-    finally:
-        server.stop()
+    with serving(demo_home, tmp_path_factory.mktemp("served")) as running:
+        yield running
 
 
 def api(
@@ -133,6 +125,8 @@ BAD_CLI: list[tuple[list[str], str]] = [
     (["attribution", "order_complete"], 'did you mean "order_completed"'),
     (["attribution", "order_completed", "--lookback", "30 giorni"], "is not a duration"),
     (["attribution", "order_completed", "--position", "0.9,0.9"], "position_weights"),
+    (["attribution", "order_completed", "--position", "0.4"], "write two shares"),
+    (["kpis", "--lang", "de"], "write it or en"),
     (["attribution", "order_completed", "--model", "magic"], "model"),
     (["attribution", "order_completed", "--value", "total"], "is not a property path"),
     (["attribution", "order_completed", "--since", "2030-01-01", "--until", "2029-01-01"], "since"),

@@ -12,7 +12,7 @@ import html
 import io
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -416,9 +416,10 @@ class Served:
         )
 
 
-@pytest.fixture(scope="module")
-def served(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = copy_home(demo_home, tmp_path_factory.mktemp("served") / "home")
+@contextmanager
+def serving(demo_home: Path, folder: Path) -> Iterator[Served]:
+    """A copy of `demo_home` in `folder`, served, with a read and an admin key."""
+    home = copy_home(demo_home, folder / "home")
     settings = Settings(home=home)
     read = make_key(settings, role="read", source=None)
     admin = make_key(settings, role="admin", source=None)
@@ -427,6 +428,12 @@ def served(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield Served(server, home, read, admin)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(demo_home, tmp_path_factory.mktemp("served")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
