@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from percorso.analytics import attribution, cohorts, funnels, handoffs, kpis, mining, paths
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Territory
 from percorso.errors import did_you_mean
 from percorso.journey.lifecycle import now
@@ -38,9 +39,6 @@ class Analysis:
 
 
 def _registry() -> Mapping[str, Analysis]:
-    # Imported here: each runner module imports this package's territory and steps.
-    from percorso.analytics import attribution, cohorts, funnels, handoffs, kpis, mining, paths
-
     entries: list[Analysis] = [
         Analysis(
             "funnel",
