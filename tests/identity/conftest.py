@@ -28,6 +28,7 @@ from percorso.identity.lookup import Profile, get_profile
 from percorso.identity.resolver import IdentityResolver, UpdateResult
 from percorso.identity.rules import IdentityRules
 from percorso.identity.service import ProfileService
+from percorso.warehouse.schema import profile_events_sql
 from percorso.warehouse.store import Warehouse
 
 T0 = datetime(2026, 3, 1, 10, 0)
@@ -120,6 +121,15 @@ class World:
                 "SELECT kind, value FROM identity_nodes WHERE profile_id = ?", [profile_id]
             )
         }
+
+    def stale_profile_events(self) -> list[tuple[Any, ...]]:
+        """Rows where the `profile_events` table the resolver keeps differs from the identity
+        join it stands for (every non-bot event with its anchor node's profile): [] when in step."""
+        live = profile_events_sql("identity_event_nodes")
+        return self.warehouse.query(
+            f"(SELECT * FROM profile_events EXCEPT ALL {live}) "
+            f"UNION ALL ({live} EXCEPT ALL SELECT * FROM profile_events)"
+        )
 
     def assignment(self) -> list[tuple[str, str, str]]:
         """(kind, value, profile id) of every node, sorted."""

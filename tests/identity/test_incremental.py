@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +29,9 @@ def snapshot(world: World) -> dict[str, Any]:
         "profiles": world.warehouse.query(PROFILE_ROWS),
         "nodes": world.warehouse.query(
             "SELECT node, kind, value, component, profile_id, first_ts FROM identity_nodes ORDER BY node"
+        ),
+        "profile_events": world.warehouse.query(
+            "SELECT profile_id, seq FROM profile_events ORDER BY seq"
         ),
     }
 
@@ -112,6 +116,12 @@ def test_updates_between_batches_equal_one_rebuild_even_when_old_events_come_lat
     )
     assert link_row == [("bruno-early", 2)]
     incremental = snapshot(world)
+    # Anna's old page view moved to Bruno's profile with its node, in the analytics table too.
+    assert world.stale_profile_events() == []
+    moved = world.warehouse.query(
+        "SELECT profile_id FROM profile_events WHERE message_id = 'anna-old-page'"
+    )
+    assert moved == [(world.profile_id("user_id", "bruno"),)]
 
     # The same warehouse rebuilt, and another warehouse fed everything at once.
     world.update(rebuild=True)
@@ -226,6 +236,28 @@ def test_any_arrival_order_and_batching_gives_the_rebuild_of_the_canonical_order
             "LEFT JOIN identity_nodes n ON n.node = en.node WHERE n.node IS NULL"
         )
         assert orphans == [(0,)]
+        # The analytics' table of profile events is the identity join, whatever the batching.
+        assert world.stale_profile_events() == []
         counted = store.query("SELECT coalesce(sum(events), 0) FROM profiles")[0][0]
         anchored = store.query("SELECT count(*) FROM identity_event_nodes")[0][0]
         assert counted == anchored
+
+
+def test_a_warehouse_resolved_before_profile_events_existed_gets_them_on_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    with Warehouse(f"duckdb://{path}") as store:
+        old = World(store)
+        old.add(*FIRST, *SECOND, {"id": "crawler", "anon": "B", "device": "bot", "at": 30})
+        old.update()
+        expected = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
+        # The warehouse as the version before this table left it.
+        store.raw.execute("DROP TABLE profile_events")
+        store.raw.execute("DELETE FROM _percorso_schema WHERE version = 3")
+    with Warehouse(f"duckdb://{path}") as store:
+        reopened = World(store)
+        assert reopened.stale_profile_events() == []
+        got = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
+        assert got == expected and len(got) == len(FIRST) + len(SECOND)
+        assert store.query("SELECT count(*) FROM profile_events WHERE device = 'bot'") == [(0,)]

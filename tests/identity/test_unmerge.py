@@ -51,6 +51,11 @@ def test_unmerge_splits_the_profile_as_a_rebuild_would(world: World) -> None:
     assert result.undone is False
     assert get_profile(world.warehouse, bruno).events == 2
     assert get_profile(world.warehouse, anna).events == 3
+    # The analytics read the split at once: Bruno's events carry his own profile.
+    assert world.stale_profile_events() == []
+    assert world.warehouse.query(
+        "SELECT profile_id, count(*) FROM profile_events GROUP BY ALL ORDER BY ALL"
+    ) == sorted([(anna, 3), (bruno, 2)])
     statuses = {link_id: status for link_id, status, _, _ in world.links()}
     assert statuses[wrong] == "unlinked"
     assert list(statuses.values()).count("unlinked") == 1

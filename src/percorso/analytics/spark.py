@@ -27,7 +27,7 @@ from percorso.errors import UserError
 from percorso.warehouse.engine import Engine
 
 # The tables `percorso.journey.ticks.profile_events` joins.
-TABLES = ("events", "identity_event_nodes", "identity_nodes")
+TABLES = ("events", "identity_event_nodes", "identity_nodes", "profile_events")
 
 
 class SparkEngine:

@@ -27,6 +27,7 @@ from percorso.identity.graph import capped_components, components, over_cap
 from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
+from percorso.warehouse.schema import profile_events_sql
 from percorso.warehouse.store import Warehouse
 
 
@@ -40,6 +41,7 @@ DERIVED_TABLES = (
     "identity_nodes",
     "identity_links",
     "identity_event_nodes",
+    "profile_events",
     "identity_refused",
     "profiles",
 )
@@ -199,6 +201,8 @@ class IdentityResolver:
             """
         )
         self._resolve(cur, now, cause="_id_links")
+        # The new events join `profile_events` with their profile as resolved just now.
+        cur.execute(f"INSERT INTO profile_events {profile_events_sql('_id_anchor')}")
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """
@@ -329,6 +333,13 @@ class IdentityResolver:
             FROM _sub_final f
             WHERE identity_nodes.node = f.node
               AND (identity_nodes.component <> f.component OR identity_nodes.profile_id <> f.profile_id)
+            """
+        )
+        cur.execute(
+            """
+            UPDATE profile_events SET profile_id = f.profile_id
+            FROM _sub_final f
+            WHERE profile_events.node = f.node AND profile_events.profile_id <> f.profile_id
             """
         )
         cur.execute(

@@ -39,15 +39,17 @@ RULE_COLUMNS = (
 
 
 def profile_events(con: ibis.BaseBackend, as_of: datetime | None) -> ir.Table:
-    """Every non-bot event with its profile, up to `as_of` (event time, UTC)."""
-    events = con.table("events")
-    nodes = con.table("identity_event_nodes")
-    profiles = con.table("identity_nodes").select("node", "profile_id")
-    joined = events.join(nodes, "seq").join(profiles, "node")
-    kept = joined.filter(joined.device.isnull() | (joined.device != "bot"))
+    """Every non-bot event with its profile, up to `as_of` (event time, UTC).
+
+    The identity resolver keeps the `profile_events` table (the identity join, done once).
+    """
+    events = con.table("profile_events")
     if as_of is not None:
-        kept = kept.filter(kept.ts <= as_of)
-    return kept.select("profile_id", "ts", *RULE_COLUMNS)
+        events = events.filter(events.ts <= as_of)
+    columns = ("profile_id", "ts", *RULE_COLUMNS)
+    # Typed nullable, as a join's columns are: the analyses put nulls beside these columns
+    # (ticks, padding rows). A cast to the same type costs nothing in the engines.
+    return events.select(columns).cast({c: events[c].type().copy(nullable=True) for c in columns})
 
 
 def ticks(events: ir.Table, windows: Iterable[timedelta], as_of: datetime) -> ir.Table:
