@@ -37,16 +37,13 @@ Paths = dict[tuple[str, str], tuple[int, float | None]]
 Retention = dict[tuple[date, int], int]
 
 PROFILE_EVENTS_SQL = """
-    SELECT n.profile_id, e.ts, e.seq, e.event
-    FROM events e
-    JOIN identity_event_nodes en ON en.seq = e.seq
-    JOIN identity_nodes n ON n.node = en.node
-    WHERE e.device IS NULL OR e.device <> 'bot'
+    SELECT profile_id, ts, seq, event FROM profile_events
 """
-"""The profile events, as `percorso.journey.ticks.profile_events` builds them (as-of = the
-latest event, so no upper bound)."""
-JOINED = f"({PROFILE_EVENTS_SQL})"
-"""What the SQL below reads by default: the join in the warehouse. Or a table's name."""
+"""The profile events, as `percorso.journey.ticks.profile_events` reads them: the table the
+identity resolver keeps (each non-bot event with its profile; as-of = the latest event, so no
+upper bound)."""
+WAREHOUSE = "profile_events"
+"""What the SQL below reads by default: that table in the warehouse. Or another table's name."""
 
 
 def _quote(text: str) -> str:
@@ -58,7 +55,9 @@ def _micros(window: timedelta) -> int:
 
 
 # -- DuckDB, hand-written SQL on the warehouse ---------------------------------------------
-def duckdb_funnel_sql(steps: Sequence[str], window: timedelta | None, source: str = JOINED) -> str:
+def duckdb_funnel_sql(
+    steps: Sequence[str], window: timedelta | None, source: str = WAREHOUSE
+) -> str:
     """The chain scan as ASOF joins, the fastest of the formulations tried (window functions
     with a cumulative max per step, or a per-profile `list_reduce`, cost 1.5-2x the CPU).
 
@@ -118,17 +117,17 @@ DUCKDB_RETENTION_SQL = """
 
 
 def duckdb_funnel(
-    con: Any, steps: Sequence[str], window: timedelta | None, source: str = JOINED
+    con: Any, steps: Sequence[str], window: timedelta | None, source: str = WAREHOUSE
 ) -> Funnel:
     (row,) = con.execute(duckdb_funnel_sql(steps, window, source)).fetchall()
     return [int(x) for x in row]
 
 
-def duckdb_paths(con: Any, source: str = JOINED) -> Paths:
+def duckdb_paths(con: Any, source: str = WAREHOUSE) -> Paths:
     return paths_of_rows(con.execute(DUCKDB_PATHS_SQL.format(source=source)).fetchall())
 
 
-def duckdb_retention(con: Any, source: str = JOINED) -> Retention:
+def duckdb_retention(con: Any, source: str = WAREHOUSE) -> Retention:
     return retention_of_rows(con.execute(DUCKDB_RETENTION_SQL.format(source=source)).fetchall())
 
 
