@@ -209,3 +209,14 @@ def test_ibis_creates_tables_on_duckdb_with_the_pinned_sqlglot(tmp_path: Path) -
     con.insert("t", pa.table({"a": [1, 2], "b": ["x", "y"]}))
     table = con.table("t")
     assert con.execute(table.filter(table.a > 1).b.max()) == "y"
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_queries_draw_no_progress_bar_on_any_cursor(tmp_path: Path, read_only: bool) -> None:
+    """DuckDB would draw one on stderr for a query over 2 s: into the CLI's output."""
+    url = f"duckdb://{tmp_path / 'w.duckdb'}"
+    Warehouse(url).close()
+    with Warehouse(url, read_only=read_only) as warehouse:
+        setting = "SELECT current_setting('enable_progress_bar')"
+        assert warehouse.query(setting) == [(False,)]
+        assert warehouse.ibis.raw_sql(setting).fetchall() == [(False,)]

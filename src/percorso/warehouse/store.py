@@ -121,6 +121,9 @@ class Warehouse:
         # Rows carry their ingestion order in `seq`; letting DuckDB insert in
         # parallel without keeping physical order makes bulk appends ~1.7x faster.
         self.raw.execute("SET preserve_insertion_order = false")
+        # DuckDB draws a progress bar on stderr for queries over 2 s, into the CLI's
+        # output and the server's log alike.
+        self.raw.execute("SET enable_progress_bar = false")
         self._ibis: Any = None
         self._read_lock = threading.RLock()
         self._write_lock = threading.Lock()
