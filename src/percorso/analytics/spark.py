@@ -26,8 +26,8 @@ import pyarrow as pa
 from percorso.errors import UserError
 from percorso.warehouse.engine import Engine
 
-# The tables `percorso.journey.ticks.profile_events` joins.
-TABLES = ("events", "identity_event_nodes", "identity_nodes", "profile_events")
+# The tables the analyses read: `events` (event names, types) and `profile_events`.
+TABLES = ("events", "profile_events")
 
 
 class SparkEngine:
