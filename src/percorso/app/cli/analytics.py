@@ -8,7 +8,7 @@ with `--json` the same JSON as `/api/analytics/{name}`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -16,13 +16,14 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from percorso.analytics.attribution import AttributionQuery, AttributionResult
-from percorso.analytics.cohorts import RetentionQuery, RetentionResult
-from percorso.analytics.funnels import FunnelQuery, FunnelResult, FunnelStep
-from percorso.analytics.handoffs import HandoffQuery, HandoffResult
-from percorso.analytics.kpis import KpiQuery, KpiResult
-from percorso.analytics.mining import MineQuery, MineResult
-from percorso.analytics.paths import PathQuery, PathResult
+from percorso.analytics.attribution import AttributionResult
+from percorso.analytics.cohorts import RetentionResult
+from percorso.analytics.funnels import FunnelResult, FunnelStep
+from percorso.analytics.handoffs import HandoffResult
+from percorso.analytics.kpis import KpiResult
+from percorso.analytics.mining import MineResult
+from percorso.analytics.paths import PathResult
+from percorso.analytics.service import analysis
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError
 from percorso.app.cli import settings_of
@@ -30,6 +31,7 @@ from percorso.app.cli.journey import DATE_FORMATS, MapOpt, gaps_app, pct, resolv
 
 # No markup: step names and rules are the user's text and may hold brackets.
 out = Console(highlight=False, soft_wrap=True, markup=False)
+R = TypeVar("R", bound=BaseModel)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (as the API).")]
 SinceOpt = Annotated[
@@ -58,17 +60,28 @@ def build(model: type[AnalysisQuery], **fields: Any) -> AnalysisQuery:
         raise AnalyticsError(f"{where}: {problem['msg']}") from exc
 
 
-def run(ctx: typer.Context, name: str, query: AnalysisQuery, ref: str | None) -> BaseModel:
+def answer(
+    ctx: typer.Context,
+    name: str,
+    result_type: type[R],
+    ref: str | None,
+    as_json: bool,
+    **flags: Any,
+) -> R | None:
+    """Run analysis `name` on the query the flags make, where the warehouse is (this process
+    or a running server); with `--json` print its JSON and return None (nothing left to show)."""
     from percorso.collect.sink import open_sink
 
+    query = build(analysis(name).query, **flags)
     source = resolve_map(ctx, ref)
     source.load()
     with open_sink(settings_of(ctx)) as sink:
-        return sink.analytics.run(name, query, source)
-
-
-def dump(result: BaseModel) -> None:
-    print(orjson.dumps(result.model_dump(mode="json", by_alias=True)).decode())
+        result = sink.analytics.run(name, query, source)
+    assert isinstance(result, result_type)
+    if as_json:
+        print(orjson.dumps(result.model_dump(mode="json", by_alias=True)).decode())
+        return None
+    return result
 
 
 def duration(seconds: float | None) -> str:
@@ -120,8 +133,12 @@ def attribution(
         if len(parts) != 2:
             raise AnalyticsError(f'--position "{position}": write two shares such as 0.4,0.4')
         weights = parts
-    query = build(
-        AttributionQuery,
+    result = answer(
+        ctx,
+        "attribution",
+        AttributionResult,
+        ref,
+        as_json,
         conversion=conversion,
         models=model,
         level=level,
@@ -134,10 +151,7 @@ def attribution(
         since=since,
         until=until,
     )
-    result = run(ctx, "attribution", query, ref)
-    assert isinstance(result, AttributionResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     out.print(
         f"{result.conversions:,} conversions of {result.conversion}, "
@@ -193,8 +207,12 @@ def paths(
     as_json: JsonOpt = False,
 ) -> None:
     """Paths: which step follows which (the directly-follows graph), and the commonest paths."""
-    query = build(
-        PathQuery,
+    result = answer(
+        ctx,
+        "paths",
+        PathResult,
+        ref,
+        as_json,
         level=level,
         after=None if after is None else Step.parse(after),
         before=None if before is None else Step.parse(before),
@@ -208,10 +226,7 @@ def paths(
         since=since,
         until=until,
     )
-    result = run(ctx, "paths", query, ref)
-    assert isinstance(result, PathResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     out.print(f"{result.profiles:,} profiles, {result.events:,} steps")
     table = Table("from", "to", "count", "median", "p90")
@@ -246,8 +261,12 @@ def mine(
     as_json: JsonOpt = False,
 ) -> None:
     """The journey mined from the data against the map: fit, undesigned moves, skipped phases."""
-    query = build(
-        MineQuery,
+    result = answer(
+        ctx,
+        "mine",
+        MineResult,
+        ref,
+        as_json,
         level=level,
         persona=persona,
         min_share=min_share,
@@ -255,10 +274,7 @@ def mine(
         since=since,
         until=until,
     )
-    result = run(ctx, "mine", query, ref)
-    assert isinstance(result, MineResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     out.print(
         f"{result.profiles:,} journeys: {pct(result.fitness)} fit the map "
@@ -299,13 +315,20 @@ def handoffs(
     as_json: JsonOpt = False,
 ) -> None:
     """Hand-off gaps: where crossing channel, device or department loses people."""
-    query = build(
-        HandoffQuery, by=by, level=level, window=window, top=top, since=since, until=until
+    result = answer(
+        ctx,
+        "handoffs",
+        HandoffResult,
+        ref,
+        as_json,
+        by=by,
+        level=level,
+        window=window,
+        top=top,
+        since=since,
+        until=until,
     )
-    result = run(ctx, "handoffs", query, ref)
-    assert isinstance(result, HandoffResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     table = Table(
         "hand-off", "people", "went on", "staying goes on", "lost", "hours", "lost went to"
@@ -349,8 +372,12 @@ def retention(
     as_json: JsonOpt = False,
 ) -> None:
     """Cohorts and retention: who comes back, period after period, and the lifecycle."""
-    query = build(
-        RetentionQuery,
+    result = answer(
+        ctx,
+        "retention",
+        RetentionResult,
+        ref,
+        as_json,
         period=period,
         cohort=None if cohort is None else Step.parse(cohort),
         returning=None if returning is None else Step.parse(returning),
@@ -360,10 +387,7 @@ def retention(
         since=since,
         until=until,
     )
-    result = run(ctx, "retention", query, ref)
-    assert isinstance(result, RetentionResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     width = max((len(c.retention) for c in result.cohorts), default=0)
     table = Table("cohort", "size", *[str(k) for k in range(width)])
@@ -403,11 +427,19 @@ def kpis(
     """KPIs (bounce rate, NPS, CSAT, retention, CLV…), each defined once (docs/kpis.md)."""
     if lang not in ("it", "en"):
         raise AnalyticsError(f'--lang "{lang}": write it or en')
-    query = build(KpiQuery, kpis=kpi, by=by, period=period, since=since, until=until)
-    result = run(ctx, "kpis", query, ref)
-    assert isinstance(result, KpiResult)
-    if as_json:
-        dump(result)
+    result = answer(
+        ctx,
+        "kpis",
+        KpiResult,
+        ref,
+        as_json,
+        kpis=kpi,
+        by=by,
+        period=period,
+        since=since,
+        until=until,
+    )
+    if result is None:
         return
     table = Table("KPI", "value", "numerator", "denominator")
     for k in result.kpis:
@@ -466,8 +498,12 @@ def funnel(
     as_json: JsonOpt = False,
 ) -> None:
     """Funnels: how many people go through the steps in order, within a window, and how fast."""
-    query = build(
-        FunnelQuery,
+    result = answer(
+        ctx,
+        "funnel",
+        FunnelResult,
+        ref,
+        as_json,
         steps=[Step.parse(text) for text in steps],
         window=window,
         order=order,
@@ -478,10 +514,7 @@ def funnel(
         since=since,
         until=until,
     )
-    result = run(ctx, "funnel", query, ref)
-    assert isinstance(result, FunnelResult)
-    if as_json:
-        dump(result)
+    if result is None:
         return
     _funnel_table(result.steps, "")
     for group in result.breakdown or []:
