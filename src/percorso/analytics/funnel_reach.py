@@ -104,6 +104,36 @@ def reach(
 # carried from the start). An optional step is a level that no later step reads.
 
 
+def _start(first: ir.Table, at: ir.Value, number: ir.Value, carry: bool) -> ir.Table:
+    """Level 1: each step-1 event starts a chain (`number` grows with its start)."""
+    return first.select(
+        PROFILE,
+        "ts",
+        _at=at,
+        _st=first.ts,
+        _sn=number,
+        _pt=first.ts,
+        _lvl=ibis.literal(1, "int64"),
+        **({"_bv": first._b} if carry else {}),
+    )
+
+
+def _extend(
+    joined: ir.Table, events: ir.Table, at: ir.Value, chain: ir.Table, k: int, carry: bool
+) -> ir.Table:
+    """Level k: the step-k `events` of `joined`, each extending the `chain` it was joined to."""
+    return joined.select(
+        PROFILE,
+        ts=events.ts,
+        _at=at,
+        _st=chain._st,
+        _sn=chain._sn,
+        _pt=chain.ts,
+        _lvl=ibis.literal(k, "int64"),
+        **({"_bv": chain._bv} if carry else {}),
+    )
+
+
 def _asof_levels(
     table: ir.Table, optional: Sequence[bool], span: ir.IntervalValue, carry: bool
 ) -> list[ir.Table]:
@@ -112,33 +142,13 @@ def _asof_levels(
     step's event is the one before (`>=`); equal timestamps in a level are interchangeable."""
     first = table.filter(table._k == 1)
     micros = first.ts.delta(_EPOCH, unit="microsecond")
-    levels = [
-        first.select(
-            PROFILE,
-            "ts",
-            _at=first.ts,
-            _st=first.ts,
-            _sn=micros,
-            _pt=first.ts,
-            _lvl=ibis.literal(1, "int64"),
-            **({"_bv": first._b} if carry else {}),
-        )
-    ]
+    levels = [_start(first, first.ts, micros, carry)]
     source = 1
     for k in range(2, len(optional) + 1):
         events = table.filter(table._k == k)
         chain = levels[source - 1]
         joined = events.asof_join(chain, on=events.ts >= chain.ts, predicates=[PROFILE])
-        linked = joined.select(
-            PROFILE,
-            ts=events.ts,
-            _at=events.ts,
-            _st=chain._st,
-            _sn=chain._sn,
-            _pt=chain.ts,
-            _lvl=ibis.literal(k, "int64"),
-            **({"_bv": chain._bv} if carry else {}),
-        )
+        linked = _extend(joined, events, events.ts, chain, k, carry)
         levels.append(linked.filter(linked._st.notnull() & (linked.ts <= linked._st + span)))
         if not optional[k - 1]:
             source = k
@@ -170,18 +180,7 @@ def _numbered_levels(
 
     first = numbered.filter(numbered._c1)
     at = number(first, 1)
-    levels = [
-        first.select(
-            PROFILE,
-            "ts",
-            _at=at,
-            _st=first.ts,
-            _sn=at,
-            _pt=first.ts,
-            _lvl=ibis.literal(1, "int64"),
-            **({"_bv": first._b} if carry else {}),
-        )
-    ]
+    levels = [_start(first, at, at, carry)]
     source = 1
     for k in range(2, n + 1):
         rows = numbered.filter(numbered[f"_c{k}"])
@@ -190,18 +189,7 @@ def _numbered_levels(
         joined = events.join(
             chain, [PROFILE, events._to == chain._at, events.ts <= chain._st + span]
         )
-        levels.append(
-            joined.select(
-                PROFILE,
-                ts=events.ts,
-                _at=events._at,
-                _st=chain._st,
-                _sn=chain._sn,
-                _pt=chain.ts,
-                _lvl=ibis.literal(k, "int64"),
-                **({"_bv": chain._bv} if carry else {}),
-            )
-        )
+        levels.append(_extend(joined, events, events._at, chain, k, carry))
         if not optional[k - 1]:
             source = k
     return levels
