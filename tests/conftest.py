@@ -23,6 +23,7 @@ from percorso.identity.resolver import IdentityResolver
 from percorso.identity.rules import load_rules
 from percorso.operational.db import Database
 from percorso.warehouse.store import Warehouse
+from tests.identity.conftest import World
 
 PERCORSO = [sys.executable, "-m", "percorso"]
 
@@ -203,6 +204,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 DEMO_CUSTOMERS = "300"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A fresh warehouse in tmp_path, fed hand-written events (`tests.identity.conftest`)."""
+    warehouse = Warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    try:
+        yield World(warehouse)
+    finally:
+        warehouse.close()
 
 
 @pytest.fixture(scope="session")

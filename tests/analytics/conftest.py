@@ -19,7 +19,6 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from tests.identity.conftest import World
@@ -64,15 +63,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     if marker is not None and name in marker.args:
         request.applymarker(pytest.mark.xfail(strict=True, reason=marker.kwargs["reason"]))
     return name
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    warehouse = Warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
-    try:
-        yield World(warehouse)
-    finally:
-        warehouse.close()
 
 
 @pytest.fixture(scope="session")

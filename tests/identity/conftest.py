@@ -188,15 +188,6 @@ def partition(assignment: Iterable[tuple[str, str, str]]) -> frozenset[frozenset
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    warehouse = Warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
-    try:
-        yield World(warehouse)
-    finally:
-        warehouse.close()
-
-
-@pytest.fixture
 def make_world(tmp_path: Path) -> Iterator[Any]:
     """`make_world(rules)` opens another warehouse in tmp_path with those rules."""
     opened: list[Warehouse] = []
