@@ -47,6 +47,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import analytics_baselines as base
+from bench import report
 from bench.bench_identity import _busy, _other_cpu, _peak, _reset_peak, _status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,6 @@ STEPS = ("product_viewed", "product_added", "checkout_started", "order_completed
 WINDOW = timedelta(days=7)
 TARGET_BEST = 1.5
 TARGET_FASTER = 10.0
-QUIET_CORES = 0.25
 CHECK_ROW = "analytics results agree across contenders"
 NOISE_ROW = "other processes' CPU during the analytics timings"
 
@@ -681,21 +681,6 @@ def analysis_rows(
     return rows
 
 
-def noise_row(timings: list[dict[str, Any]]) -> dict[str, Any]:
-    seconds = sum(m["timed_s"] for m in timings)
-    other = sum(m["other_cpu"] for m in timings)
-    cores = other / seconds if seconds else None
-    return {
-        "group": "analytics",
-        "name": NOISE_ROW,
-        "figure": cores,
-        "unit": "cores",
-        "target": f"< {QUIET_CORES} (quiet)",
-        "ok": cores is not None and cores < QUIET_CORES,
-        "note": "noise over every timed run: when the machine is busy, times are high",
-    }
-
-
 def run(
     sizes: Sequence[int] = SIZES, repeat: int = REPEAT, say: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
@@ -705,7 +690,15 @@ def run(
         started = time.perf_counter()
         rows += size_rows(size, repeat, say, timings)
         say(f"analytics: {size:,} events done in {time.perf_counter() - started:.0f} s")
-    rows.append(noise_row(timings))
+    rows.append(
+        report.noise_row(
+            "analytics",
+            NOISE_ROW,
+            sum(m["other_cpu"] for m in timings),
+            sum(m["timed_s"] for m in timings),
+            "noise over every timed run: when the machine is busy, times are high",
+        )
+    )
     return rows
 
 
@@ -720,8 +713,6 @@ def parse_sizes(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
-
-    from bench import report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=parse_sizes, default=list(SIZES))

@@ -42,6 +42,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report
+
 LINKS = (1_000_000, 5_000_000)
 QUICK_LINKS = (100_000, 500_000)
 EVENTS = 200_000
@@ -50,7 +55,6 @@ EVENTS_PER_PERSON = 23
 TARGET_RATIO = 3.0
 REPEAT = 3
 """Runs of each side at each size; the fastest counts (the machine is shared)."""
-QUIET_CORES = 0.25
 NOISE_ROW = "other processes' CPU during the identity timings"
 QUERY_RUNS = 5
 MAX_NODE = 2**60
@@ -309,22 +313,6 @@ def components_rows(
     ]
 
 
-def noise_row(timings: list[dict[str, Any]]) -> dict[str, Any]:
-    seconds = sum(run["seconds"] for run in timings)
-    other = sum(run["other_cpu"] for run in timings)
-    cores = other / seconds if seconds else None
-    return {
-        "group": "identity",
-        "name": NOISE_ROW,
-        "figure": cores,
-        "unit": "cores",
-        "target": f"< {QUIET_CORES} (quiet)",
-        "ok": cores is not None and cores < QUIET_CORES,
-        "note": "noise, over every timed run of both sides: when the machine is busy, times are high",
-    }
-
-
-# -- the rebuild and the join, on the demo company -----------------------------------
 def _median_ms(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[float, int]:
     rows = con.execute(sql).fetchall()  # warm-up
     times = []
@@ -405,7 +393,15 @@ def run(
         folder = Path(tmp)
         for count in links:
             rows += components_rows(count, folder, repeat, say, timings)
-        rows.append(noise_row(timings))
+        rows.append(
+            report.noise_row(
+                "identity",
+                NOISE_ROW,
+                sum(run["other_cpu"] for run in timings),
+                sum(run["seconds"] for run in timings),
+                "noise, over every timed run of both sides: when the machine is busy, times are high",
+            )
+        )
         rows += join_rows(events, folder, say)
     return rows
 

@@ -39,6 +39,7 @@ import httpx
 import orjson
 import pyarrow as pa
 
+from bench import report
 from bench.load import (
     Load,
     Server,
@@ -65,7 +66,6 @@ TARGET_P99_MS = 100.0
 MAX_EVENTS = 2_000_000
 WRITER_TIME_LIMIT_S = 300.0
 PROFILED_BATCHES = 100
-QUIET_CORES = 0.25
 NOISE_ROW = "other processes' CPU during the HTTP run"
 
 
@@ -404,16 +404,13 @@ def run(
             "unit": "cores",
             "note": f"{load.client_cpu:.1f} CPU-s",
         },
-        {
-            "group": "ingest",
-            "name": NOISE_ROW,
-            "figure": http.other_cpu / http.stored_elapsed if http.stored_elapsed else None,
-            "unit": "cores",
-            "target": f"< {QUIET_CORES} (quiet)",
-            "ok": http.stored_elapsed is not None
-            and http.other_cpu / http.stored_elapsed < QUIET_CORES,
-            "note": "noise: when the machine is busy, the figures above are low",
-        },
+        report.noise_row(
+            "ingest",
+            NOISE_ROW,
+            http.other_cpu,
+            http.stored_elapsed,
+            "noise: when the machine is busy, the figures above are low",
+        ),
         {
             "group": "ingest diagnostics",
             "name": "Collector.receive in-process, 1 thread (no HTTP)",

@@ -21,6 +21,26 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+QUIET_CORES = 0.25
+"""Other processes using more than this many cores during the timings make the figures suspect."""
+
+
+def noise_row(
+    group: str, name: str, other_cpu: float, seconds: float | None, note: str
+) -> dict[str, Any]:
+    """The row that says how busy the rest of the machine was: `other_cpu` CPU seconds used
+    by other processes over `seconds` of timed runs, in cores."""
+    cores = other_cpu / seconds if seconds else None
+    return {
+        "group": group,
+        "name": name,
+        "figure": cores,
+        "unit": "cores",
+        "target": f"< {QUIET_CORES} (quiet)",
+        "ok": cores is not None and cores < QUIET_CORES,
+        "note": note,
+    }
+
 
 def _number(value: Any, unit: str) -> str:
     if value is None:
