@@ -28,7 +28,7 @@ from percorso.identity.lookup import Profile, get_profile
 from percorso.identity.resolver import IdentityResolver, UpdateResult
 from percorso.identity.rules import IdentityRules
 from percorso.identity.service import ProfileService
-from percorso.warehouse.schema import profile_events_sql
+from percorso.warehouse.schema import path_order_sql, profile_events_sql
 from percorso.warehouse.store import Warehouse
 
 T0 = datetime(2026, 3, 1, 10, 0)
@@ -124,8 +124,9 @@ class World:
 
     def stale_profile_events(self) -> list[tuple[Any, ...]]:
         """Rows where the `profile_events` table the resolver keeps differs from the identity
-        join it stands for (every non-bot event with its anchor node's profile): [] when in step."""
-        live = profile_events_sql("identity_event_nodes")
+        join it stands for (every non-bot event with its anchor node's profile, and its place in
+        that profile's path): [] when in step."""
+        live = path_order_sql(profile_events_sql("identity_event_nodes"))
         return self.warehouse.query(
             f"(SELECT * FROM profile_events EXCEPT ALL {live}) "
             f"UNION ALL ({live} EXCEPT ALL SELECT * FROM profile_events)"

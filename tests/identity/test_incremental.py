@@ -31,7 +31,7 @@ def snapshot(world: World) -> dict[str, Any]:
             "SELECT node, kind, value, component, profile_id, first_ts FROM identity_nodes ORDER BY node"
         ),
         "profile_events": world.warehouse.query(
-            "SELECT profile_id, seq FROM profile_events ORDER BY seq"
+            "SELECT profile_id, seq, pos, next_name, next_ts FROM profile_events ORDER BY seq"
         ),
     }
 
@@ -254,10 +254,41 @@ def test_a_warehouse_resolved_before_profile_events_existed_gets_them_on_open(
         expected = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
         # The warehouse as the version before this table left it.
         store.raw.execute("DROP TABLE profile_events")
-        store.raw.execute("DELETE FROM _percorso_schema WHERE version = 3")
+        store.raw.execute("DELETE FROM _percorso_schema WHERE version >= 3")
     with Warehouse(f"duckdb://{path}") as store:
         reopened = World(store)
         assert reopened.stale_profile_events() == []
         got = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
         assert got == expected and len(got) == len(FIRST) + len(SECOND)
         assert store.query("SELECT count(*) FROM profile_events WHERE device = 'bot'") == [(0,)]
+
+
+def test_a_warehouse_whose_profile_events_had_no_path_order_gets_it_on_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    with Warehouse(f"duckdb://{path}") as store:
+        old = World(store)
+        old.add(*FIRST, *SECOND)
+        old.update()
+        expected = store.query(
+            "SELECT seq, pos, next_name, next_ts FROM profile_events ORDER BY seq"
+        )
+        # The table as the version before the path order left it.
+        store.raw.execute(
+            "CREATE TABLE before_order AS "
+            "SELECT * EXCLUDE (pos, next_name, next_ts) FROM profile_events"
+        )
+        store.raw.execute("DROP TABLE profile_events")
+        store.raw.execute("ALTER TABLE before_order RENAME TO profile_events")
+        store.raw.execute("DELETE FROM _percorso_schema WHERE version = 4")
+    with Warehouse(f"duckdb://{path}") as store:
+        reopened = World(store)
+        assert reopened.stale_profile_events() == []
+        got = store.query("SELECT seq, pos, next_name, next_ts FROM profile_events ORDER BY seq")
+        assert got == expected
+        # each profile's path: positions 0, 1, ... and one last event with no next
+        firsts = store.query("SELECT count(*) FROM profile_events WHERE pos = 0")
+        lasts = store.query("SELECT count(*) FROM profile_events WHERE next_name IS NULL")
+        profiles = store.query("SELECT count(DISTINCT profile_id) FROM profile_events")
+        assert firsts == lasts == profiles

@@ -27,13 +27,37 @@ from percorso.identity.graph import capped_components, components, over_cap
 from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
-from percorso.warehouse.schema import profile_events_sql
+from percorso.warehouse.schema import (
+    PATH_COLUMNS,
+    PROFILE_EVENT_COLUMNS,
+    path_order_sql,
+    profile_events_sql,
+)
 from percorso.warehouse.store import Warehouse
 
 
 def link_sql(a: str = "a", b: str = "b") -> str:
     """SQL for the id of the link between nodes `a` and `b` (a < b)."""
     return f"'l' || left(md5(CAST({a} AS VARCHAR) || '-' || CAST({b} AS VARCHAR)), 15)"
+
+
+def _order_paths(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the path order (`PATH_COLUMNS`) of the profiles in `_aff_profiles`: their
+    new events, and the neighbours of events that came, left or arrived late. Only rows whose
+    order changed are written."""
+    mine = (
+        "SELECT profile_id, seq, ts, event, type FROM profile_events "
+        "WHERE profile_id IN (SELECT profile_id FROM _aff_profiles)"
+    )
+    names = [name for name, _ in PATH_COLUMNS]
+    changed = " OR ".join(f"profile_events.{n} IS DISTINCT FROM o.{n}" for n in names)
+    cur.execute(
+        f"""
+        UPDATE profile_events SET {", ".join(f"{n} = o.{n}" for n in names)}
+        FROM ({path_order_sql(mine)}) o
+        WHERE profile_events.seq = o.seq AND ({changed})
+        """
+    )
 
 
 ACTIVE_UNLINKS = "SELECT link_id FROM identity_unlinks WHERE undone_at IS NULL"
@@ -202,7 +226,13 @@ class IdentityResolver:
         )
         self._resolve(cur, now, cause="_id_links")
         # The new events join `profile_events` with their profile as resolved just now.
-        cur.execute(f"INSERT INTO profile_events {profile_events_sql('_id_anchor')}")
+        fresh = profile_events_sql("_id_anchor")
+        if rebuild:
+            # every event is new: each path's order is computed as the rows go in
+            cur.execute(f"INSERT INTO profile_events {path_order_sql(fresh)}")
+        else:
+            names = ", ".join(name for name, _ in PROFILE_EVENT_COLUMNS)
+            cur.execute(f"INSERT INTO profile_events (profile_id, node, {names}) {fresh}")
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """
@@ -210,6 +240,8 @@ class IdentityResolver:
             SELECT DISTINCT n.profile_id FROM _id_anchor a JOIN identity_nodes n ON n.node = a.node
             """
         )
+        if not rebuild:
+            _order_paths(cur)
         recomputed = materialise(cur, self.rules)
         events_row = cur.execute(
             "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", [lo, hi]
@@ -423,6 +455,7 @@ class IdentityResolver:
             "CREATE OR REPLACE TEMP TABLE _cause AS SELECT ?::BIGINT AS a, ?::BIGINT AS b", [a, b]
         )
         self._resolve(cur, now, cause="_cause")
+        _order_paths(cur)
         materialise(cur, self.rules)
         after = _profiles_of(cur, a, b)
         cur.execute("DROP TABLE IF EXISTS _aff")

@@ -31,6 +31,23 @@ PROFILE_EVENT_COLUMNS = (
 """The `events` columns copied into `profile_events` (all but `previous_id` and `received_at`)."""
 
 
+PATH_COLUMNS = (("pos", "BIGINT"), ("next_name", "VARCHAR"), ("next_ts", "TIMESTAMP"))
+"""Each `profile_events` row's place in its profile's path (events by ts, ties by seq):
+`pos` (0 for the first event), and the next event's name (its type when it has none) and
+time (null for the last event). Kept by the identity resolver with the rows, so the plain
+directly-follows graph is a group-by instead of a window over every event."""
+
+
+def path_order_sql(rows: str) -> str:
+    """SELECT `rows` (a query with profile_id, seq, ts, event, type) with `PATH_COLUMNS`
+    computed over each profile's rows."""
+    return (
+        "SELECT *, row_number() OVER w - 1 AS pos, "
+        "lead(coalesce(event, type)) OVER w AS next_name, lead(ts) OVER w AS next_ts "
+        f"FROM ({rows}) WINDOW w AS (PARTITION BY profile_id ORDER BY ts, seq)"
+    )
+
+
 def profile_events_sql(anchors: str) -> str:
     """SELECT the `profile_events` rows of the events in `anchors(seq, node)`: each non-bot
     event with the profile its anchor node is in now."""
@@ -183,5 +200,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         f"INSERT INTO profile_events {profile_events_sql('identity_event_nodes')}",
+    ),
+    (
+        # The path order (PATH_COLUMNS) beside each row: rebuilt from the rows as they are.
+        f"""
+        CREATE TABLE profile_events_in_order (
+            profile_id VARCHAR NOT NULL,
+            node BIGINT NOT NULL,
+            {", ".join(f"{name} {kind}" for name, kind in PROFILE_EVENT_COLUMNS + PATH_COLUMNS)}
+        )
+        """,
+        f"INSERT INTO profile_events_in_order {path_order_sql('SELECT * FROM profile_events')}",
+        "DROP TABLE profile_events",
+        "ALTER TABLE profile_events_in_order RENAME TO profile_events",
     ),
 )
