@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tests.analytics.conftest import LATER, MakeTerritory
 from tests.identity.conftest import T0, World
 
+from percorso.analytics import path_tables as tables
 from percorso.analytics.funnels import FunnelQuery
 from percorso.analytics.paths import PathQuery, PathResult, run
 from percorso.analytics.steps import Step
@@ -98,6 +99,59 @@ def test_edges_pair_consecutive_events_ties_broken_by_ingestion_order(
     edge = result.edges[0].model_dump()
     assert list(edge)[:2] == ["from", "to"]
     assert '"from":"product_added"' in result.model_dump_json()
+
+
+def test_whole_paths_read_the_kept_order_and_give_what_the_window_gives(
+    world: World, territory: MakeTerritory
+) -> None:
+    add_shop(world)
+    world.update()
+    # after an update: a late event before a1's first, a repeat at a3's last instant and a
+    # new visitor, so the kept order of existing paths must have moved
+    world.add(
+        {"anon": "a1", "event": CS, "at": at(-120)},
+        {"anon": "a3", "event": PV, "at": at(120)},
+        {"anon": "a4", "event": PRV, "at": at(5)},
+    )
+    world.update()
+    t = territory()
+    columns = ["profile_id", "ts", "seq", "node", "_step", "_next", "_next_ts"]
+
+    def rows(table: Any) -> list[tuple[Any, ...]]:
+        return sorted(tuple(r[c] for c in columns) for r in t.rows(table.select(*columns)))
+
+    whole: list[dict[str, Any]] = [
+        {},
+        {"until": at(60)},  # paths end at the until: a next event after it is none
+        {"group": {"cart": [PA, CS]}},
+        {"group": {"cart": [PA, CS]}, "until": at(30), "top_paths": 3},
+    ]
+    for fields in whole:
+        query = PathQuery.model_validate(fields)
+        per_query = Territory(t.engine, t.journey_map, query.until or LATER)
+        kept = tables.kept_steps(query, per_query)
+        assert kept is not None, fields
+        computed = tables.linked(tables.paths(query, per_query))
+        assert rows(kept) == rows(computed), fields
+        assert rows(kept), fields
+    # at an as-of inside the paths, too
+    early = Territory(t.engine, t.journey_map, at(45))
+    kept = tables.kept_steps(PathQuery(), early)
+    assert kept is not None
+    assert rows(kept) == rows(tables.linked(tables.paths(PathQuery(), early)))
+    # cleaned paths are computed: the kept order is of the whole paths
+    cleaned: list[dict[str, Any]] = [
+        {"since": at(0)},
+        {"exclude": [PV]},
+        {"collapse_repeats": True},
+        {"max_steps": 2},
+        {"after": {"event": PA}},
+        {"level": "touchpoint"},
+    ]
+    for fields in cleaned:
+        query = PathQuery.model_validate(fields)
+        assert tables.kept_steps(query, t) is None, fields
+    assert tables.kept_steps(PathQuery(), Territory(t.engine, t.journey_map, LATER, at(0))) is None
 
 
 def test_cleaning_collapses_excludes_groups_and_bounds_paths(

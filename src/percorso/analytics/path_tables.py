@@ -21,6 +21,7 @@ from percorso.analytics.funnel_reach import FIRST, PROFILE, reach, reached
 from percorso.analytics.funnels import FunnelQuery, previous_required
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import Territory
+from percorso.journey.ticks import profile_events
 
 if TYPE_CHECKING:
     from percorso.analytics.paths import PathQuery
@@ -131,6 +132,52 @@ def in_order(table: ir.Table, descending: bool = False) -> Any:
     )
 
 
+def linked_paths(query: PathQuery, territory: Territory) -> ir.Table:
+    """`linked(paths(query, territory))`: read from the path order that the identity
+    resolver keeps in `profile_events` when the query's paths are whole (see `kept_steps`),
+    else computed by a window over the cleaned paths."""
+    kept = kept_steps(query, territory)
+    return kept if kept is not None else linked(paths(query, territory))
+
+
+def kept_steps(query: PathQuery, territory: Territory) -> ir.Table | None:
+    """What `linked(paths(...))` gives, read from `profile_events`' `pos`, `next_name` and
+    `next_ts` without a window; None when the query's paths are not each profile's whole
+    event-level path up to the as-of moment.
+
+    Groups only rename nodes, and events up to a moment are the start of each path, so the
+    kept order holds for them: a next event after that moment is no next event."""
+    anchored = query.after or query.before or query.after_dropping
+    if (
+        query.level != "event"
+        or anchored
+        or query.since is not None
+        or territory.since is not None
+        or query.exclude
+        or query.collapse_repeats
+        or query.max_steps is not None
+    ):
+        return None
+    end = territory.as_of if query.until is None else min(query.until, territory.as_of)
+    table = profile_events(territory.engine.ibis, end, extra=("pos", "next_name", "next_ts"))
+    ahead = table.next_ts <= end
+    node = table.event.fill_null(table.type)
+    following = ibis.cases((ahead, table.next_name), else_=ibis.null("string"))
+    if query.group:
+        renamed = {m: name for name, members in query.group.items() for m in members}
+        node = node.substitute(renamed, else_=node)
+        following = following.substitute(renamed, else_=following)
+    return table.select(
+        "profile_id",
+        "ts",
+        "seq",
+        node=node,
+        _step=table.pos,
+        _next=following,
+        _next_ts=ibis.cases((ahead, table.next_ts), else_=ibis.null(table.next_ts.type())),
+    )
+
+
 def linked(table: ir.Table) -> ir.Table:
     """`paths(...)` plus `_step` (0-based position), `_next` and `_next_ts` (the next node)."""
     order = in_order(table)
@@ -156,7 +203,7 @@ def graph(steps: ir.Table) -> ir.Table:
 
 def dfg(query: PathQuery, territory: Territory) -> ir.Table:
     """The directly-follows graph of `query`'s paths alone (see `graph`); unchecked."""
-    return graph(linked(paths(query, territory)))
+    return graph(linked_paths(query, territory))
 
 
 def variants(steps: ir.Table, top: int) -> ir.Table:
@@ -183,12 +230,12 @@ def sankey(steps: ir.Table, depth: int) -> ir.Table:
 def report(query: PathQuery, territory: Territory) -> ir.Table:
     """The graph, and the variants and the Sankey when asked for, as one table with a
     `part` column ("graph", "variants", "sankey") and the columns of `PARTS`."""
-    steps = linked(paths(query, territory))
-    parts = [_part(graph(steps), "graph")]
+    linked_steps = linked_paths(query, territory)
+    parts = [_part(graph(linked_steps), "graph")]
     if query.top_paths > 0:
-        parts.append(_part(variants(steps, query.top_paths), "variants"))
+        parts.append(_part(variants(linked_steps, query.top_paths), "variants"))
     if query.sankey_steps > 0:
-        parts.append(_part(sankey(steps, query.sankey_steps), "sankey"))
+        parts.append(_part(sankey(linked_steps, query.sankey_steps), "sankey"))
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
