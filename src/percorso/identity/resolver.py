@@ -28,9 +28,8 @@ from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
 from percorso.warehouse.schema import (
-    PATH_COLUMNS,
     PROFILE_EVENT_COLUMNS,
-    path_order_sql,
+    order_paths_sql,
     profile_events_sql,
 )
 from percorso.warehouse.store import Warehouse
@@ -41,25 +40,8 @@ def link_sql(a: str = "a", b: str = "b") -> str:
     return f"'l' || left(md5(CAST({a} AS VARCHAR) || '-' || CAST({b} AS VARCHAR)), 15)"
 
 
-def _order_paths(cur: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the path order (`PATH_COLUMNS`) of the profiles in `_aff_profiles`: their
-    new events, and the neighbours of events that came, left or arrived late. Only rows whose
-    order changed are written."""
-    mine = (
-        "SELECT profile_id, seq, ts, event, type FROM profile_events "
-        "WHERE profile_id IN (SELECT profile_id FROM _aff_profiles)"
-    )
-    names = [name for name, _ in PATH_COLUMNS]
-    changed = " OR ".join(f"profile_events.{n} IS DISTINCT FROM o.{n}" for n in names)
-    cur.execute(
-        f"""
-        UPDATE profile_events SET {", ".join(f"{n} = o.{n}" for n in names)}
-        FROM ({path_order_sql(mine)}) o
-        WHERE profile_events.seq = o.seq AND ({changed})
-        """
-    )
-
-
+AFFECTED_PROFILES = "SELECT profile_id FROM _aff_profiles"
+"""The profiles whose events changed in an update or unmerge (`_resolve` lists them)."""
 ACTIVE_UNLINKS = "SELECT link_id FROM identity_unlinks WHERE undone_at IS NULL"
 DERIVED_TABLES = (
     "identity_nodes",
@@ -226,13 +208,11 @@ class IdentityResolver:
         )
         self._resolve(cur, now, cause="_id_links")
         # The new events join `profile_events` with their profile as resolved just now.
-        fresh = profile_events_sql("_id_anchor")
-        if rebuild:
-            # every event is new: each path's order is computed as the rows go in
-            cur.execute(f"INSERT INTO profile_events {path_order_sql(fresh)}")
-        else:
-            names = ", ".join(name for name, _ in PROFILE_EVENT_COLUMNS)
-            cur.execute(f"INSERT INTO profile_events (profile_id, node, {names}) {fresh}")
+        names = ", ".join(name for name, _ in PROFILE_EVENT_COLUMNS)
+        cur.execute(
+            f"INSERT INTO profile_events (profile_id, node, {names}) "
+            f"{profile_events_sql('_id_anchor')}"
+        )
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """
@@ -240,8 +220,8 @@ class IdentityResolver:
             SELECT DISTINCT n.profile_id FROM _id_anchor a JOIN identity_nodes n ON n.node = a.node
             """
         )
-        if not rebuild:
-            _order_paths(cur)
+        # Their paths' order: the new events', and their neighbours' when they came between.
+        cur.execute(order_paths_sql(AFFECTED_PROFILES))
         recomputed = materialise(cur, self.rules)
         events_row = cur.execute(
             "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", [lo, hi]
@@ -455,7 +435,7 @@ class IdentityResolver:
             "CREATE OR REPLACE TEMP TABLE _cause AS SELECT ?::BIGINT AS a, ?::BIGINT AS b", [a, b]
         )
         self._resolve(cur, now, cause="_cause")
-        _order_paths(cur)
+        cur.execute(order_paths_sql(AFFECTED_PROFILES))
         materialise(cur, self.rules)
         after = _profiles_of(cur, a, b)
         cur.execute("DROP TABLE IF EXISTS _aff")
