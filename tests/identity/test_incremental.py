@@ -243,52 +243,56 @@ def test_any_arrival_order_and_batching_gives_the_rebuild_of_the_canonical_order
         assert counted == anchored
 
 
-def test_a_warehouse_resolved_before_profile_events_existed_gets_them_on_open(
-    tmp_path: Path,
-) -> None:
+def _reopened(
+    tmp_path: Path, events: list[Event], read: str, downgrade: tuple[str, ...]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Resolve `events`, turn the warehouse back into an older version's with `downgrade`,
+    reopen it: the rows of `read` before and after, and the stale `profile_events` rows."""
     path = tmp_path / "old.duckdb"
     with Warehouse(f"duckdb://{path}") as store:
         old = World(store)
-        old.add(*FIRST, *SECOND, {"id": "crawler", "anon": "B", "device": "bot", "at": 30})
+        old.add(*events)
         old.update()
-        expected = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
-        # The warehouse as the version before this table left it.
-        store.raw.execute("DROP TABLE profile_events")
-        store.raw.execute("DELETE FROM _percorso_schema WHERE version >= 3")
+        before = store.query(read)
+        for statement in downgrade:
+            store.raw.execute(statement)
     with Warehouse(f"duckdb://{path}") as store:
-        reopened = World(store)
-        assert reopened.stale_profile_events() == []
-        got = store.query("SELECT profile_id, seq FROM profile_events ORDER BY seq")
-        assert got == expected and len(got) == len(FIRST) + len(SECOND)
-        assert store.query("SELECT count(*) FROM profile_events WHERE device = 'bot'") == [(0,)]
+        return before, store.query(read), World(store).stale_profile_events()
+
+
+def test_a_warehouse_resolved_before_profile_events_existed_gets_them_on_open(
+    tmp_path: Path,
+) -> None:
+    crawler: Event = {"id": "crawler", "anon": "B", "device": "bot", "at": 30}
+    before, after, stale = _reopened(
+        tmp_path,
+        [*FIRST, *SECOND, crawler],
+        "SELECT profile_id, seq, device FROM profile_events ORDER BY seq",
+        ("DROP TABLE profile_events", "DELETE FROM _percorso_schema WHERE version >= 3"),
+    )
+    assert stale == []
+    assert after == before and len(after) == len(FIRST) + len(SECOND)
+    assert all(device != "bot" for _, _, device in after)
 
 
 def test_a_warehouse_whose_profile_events_had_no_path_order_gets_it_on_open(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "old.duckdb"
-    with Warehouse(f"duckdb://{path}") as store:
-        old = World(store)
-        old.add(*FIRST, *SECOND)
-        old.update()
-        expected = store.query(
-            "SELECT seq, pos, next_name, next_ts FROM profile_events ORDER BY seq"
-        )
-        # The table as the version before the path order left it.
-        store.raw.execute(
+    before, after, stale = _reopened(
+        tmp_path,
+        [*FIRST, *SECOND],
+        "SELECT profile_id, seq, pos, next_name, next_ts FROM profile_events ORDER BY seq",
+        (
             "CREATE TABLE before_order AS "
-            "SELECT * EXCLUDE (pos, next_name, next_ts) FROM profile_events"
-        )
-        store.raw.execute("DROP TABLE profile_events")
-        store.raw.execute("ALTER TABLE before_order RENAME TO profile_events")
-        store.raw.execute("DELETE FROM _percorso_schema WHERE version = 4")
-    with Warehouse(f"duckdb://{path}") as store:
-        reopened = World(store)
-        assert reopened.stale_profile_events() == []
-        got = store.query("SELECT seq, pos, next_name, next_ts FROM profile_events ORDER BY seq")
-        assert got == expected
-        # each profile's path: positions 0, 1, ... and one last event with no next
-        firsts = store.query("SELECT count(*) FROM profile_events WHERE pos = 0")
-        lasts = store.query("SELECT count(*) FROM profile_events WHERE next_name IS NULL")
-        profiles = store.query("SELECT count(DISTINCT profile_id) FROM profile_events")
-        assert firsts == lasts == profiles
+            "SELECT * EXCLUDE (pos, next_name, next_ts) FROM profile_events",
+            "DROP TABLE profile_events",
+            "ALTER TABLE before_order RENAME TO profile_events",
+            "DELETE FROM _percorso_schema WHERE version = 4",
+        ),
+    )
+    assert stale == []
+    assert after == before
+    # each profile's path: positions 0, 1, ... and one last event with no next
+    profiles = {row[0] for row in after}
+    assert len([row for row in after if row[2] == 0]) == len(profiles)
+    assert len([row for row in after if row[3] is None]) == len(profiles)
