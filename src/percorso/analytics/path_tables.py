@@ -11,6 +11,7 @@ events by ts, seq) and one group-by.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -21,7 +22,6 @@ from percorso.analytics.funnel_reach import FIRST, PROFILE, reach, reached
 from percorso.analytics.funnels import FunnelQuery, previous_required
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import Territory
-from percorso.journey.ticks import profile_events
 
 if TYPE_CHECKING:
     from percorso.analytics.paths import PathQuery
@@ -141,12 +141,9 @@ def linked_paths(query: PathQuery, territory: Territory) -> ir.Table:
 
 
 def kept_steps(query: PathQuery, territory: Territory) -> ir.Table | None:
-    """What `linked(paths(...))` gives, read from `profile_events`' `pos`, `next_name` and
-    `next_ts` without a window; None when the query's paths are not each profile's whole
-    event-level path up to the as-of moment.
-
-    Groups only rename nodes, and events up to a moment are the start of each path, so the
-    kept order holds for them: a next event after that moment is no next event."""
+    """What `linked(paths(...))` gives, read from the kept path order
+    (`Territory.in_path_order`) without a window; None when the query's paths are not each
+    profile's whole event-level path up to a moment. Groups only rename nodes."""
     anchored = query.after or query.before or query.after_dropping
     if (
         query.level != "event"
@@ -159,10 +156,9 @@ def kept_steps(query: PathQuery, territory: Territory) -> ir.Table | None:
     ):
         return None
     end = territory.as_of if query.until is None else min(query.until, territory.as_of)
-    table = profile_events(territory.engine.ibis, end, extra=("pos", "next_name", "next_ts"))
-    ahead = table.next_ts <= end
+    table = replace(territory, as_of=end).in_path_order()
     node = table.event.fill_null(table.type)
-    following = ibis.cases((ahead, table.next_name), else_=ibis.null("string"))
+    following = table.next_name
     if query.group:
         renamed = {m: name for name, members in query.group.items() for m in members}
         node = node.substitute(renamed, else_=node)
@@ -174,7 +170,7 @@ def kept_steps(query: PathQuery, territory: Territory) -> ir.Table | None:
         node=node,
         _step=table.pos,
         _next=following,
-        _next_ts=ibis.cases((ahead, table.next_ts), else_=ibis.null(table.next_ts.type())),
+        _next_ts=table.next_ts,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
+import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
@@ -105,6 +106,19 @@ class Territory:
         if self.since is not None:
             events = events.filter(events.ts >= self.since)
         return events
+
+    def in_path_order(self) -> ir.Table:
+        """Every non-bot event up to the as-of moment, `since` not applied (each profile's
+        whole path from its first event), with the order the identity resolver keeps: `pos`
+        (0 for the first event) and the next event's `next_name` and `next_ts`, null for the
+        last event up to the as-of moment. Events up to a moment are the start of each path,
+        so the kept order holds for them; a next event after the moment is no next event."""
+        events = profile_events(self.engine.ibis, self.as_of, extra=("pos", "next_name", "next_ts"))
+        ahead = events.next_ts <= self.as_of
+        return events.mutate(
+            next_name=ibis.cases((ahead, events.next_name), else_=ibis.null("string")),
+            next_ts=ibis.cases((ahead, events.next_ts), else_=ibis.null(events.next_ts.type())),
+        )
 
     def labelled(self) -> ir.Table:
         """`events()` with `touchpoint`, `phase` (null for events that are no touchpoint) and
