@@ -45,7 +45,7 @@ from percorso.analytics.funnel_reach import (
 )
 from percorso.analytics.periods import Period
 from percorso.analytics.steps import Step
-from percorso.analytics.territory import AnalysisQuery, Duration, Territory
+from percorso.analytics.territory import AnalysisQuery, Duration, Territory, part
 
 MAX_STEPS = 50
 MAX_WINDOW = timedelta(days=365)
@@ -192,10 +192,7 @@ class FunnelResult(BaseModel):
 def run(query: FunnelQuery, territory: Territory) -> FunnelResult:
     """The funnel of `territory`'s profiles, in one query."""
     check(query, territory)
-    rows = territory.rows(report(query, territory))
-    parts: dict[str, list[dict[str, Any]]] = {"steps": [], "trend": [], "dropped": []}
-    for row in rows:
-        parts[row["part"]].append(row)
+    parts = territory.parts(report(query, territory))
     overall = next(r for r in parts["steps"] if r["value"] is None)
     groups = sorted(
         (r for r in parts["steps"] if r["value"] is not None),
@@ -273,16 +270,16 @@ def report(query: FunnelQuery, territory: Territory) -> ir.Table:
     blank = _blank(n)
     if query.trend is not None:
         final = reached(last_required(query.steps))
-        cohort = per.mutate(_number=periods.index(per[FIRST], query.trend))
-        trend = cohort.group_by("_number").aggregate(
+        cohort = per.mutate(number=periods.index(per[FIRST], query.trend))
+        trend = cohort.group_by("number").aggregate(
             n1=cohort.count(), _converted=cohort[final].sum().cast("int64")
         )
-        parts.append(_part(trend, "trend", blank, number=trend._number))
+        parts.append(part(trend, "trend", blank))
     if query.dropped_at is not None:
         k = query.dropped_at
         gone = per.filter(per[reached(previous_required(query.steps, k))] & ~per[reached(k)])
         listed = gone.select(PROFILE).order_by(PROFILE).limit(query.limit + 1)
-        parts.append(_part(listed, "dropped", blank, **{PROFILE: listed[PROFILE]}))
+        parts.append(part(listed, "dropped", blank))
     return ibis.union(*parts)
 
 
@@ -304,7 +301,7 @@ def _stats(table: ir.Table, n: int, value: ir.Value, grouped: bool = False) -> i
         stats = table.group_by(value=value).aggregate(**metrics)
     else:
         stats = table.aggregate(**metrics).mutate(value=value)
-    return _part(stats, "steps", _blank(n), value=stats.value)
+    return part(stats, "steps", _blank(n))
 
 
 def _blank(n: int) -> dict[str, ir.Value]:
@@ -321,12 +318,6 @@ def _blank(n: int) -> dict[str, ir.Value]:
             columns[f"m{k}"] = ibis.null("float64")
             columns[f"q{k}"] = ibis.null("float64")
     return columns
-
-
-def _part(table: ir.Table, name: str, blank: dict[str, ir.Value], **given: ir.Value) -> ir.Table:
-    columns = {c: (table[c] if c in table.columns else v) for c, v in blank.items()}
-    columns.update(given)
-    return table.select(part=ibis.literal(name), **columns)
 
 
 def _steps(steps: list[Step], row: dict[str, Any]) -> list[FunnelStep]:

@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 from percorso.analytics.funnel_reach import FIRST, PROFILE, reach, reached
 from percorso.analytics.funnels import FunnelQuery, previous_required
 from percorso.analytics.steps import Step
-from percorso.analytics.territory import Territory
+from percorso.analytics.territory import Territory, part
 
 if TYPE_CHECKING:
     from percorso.analytics.paths import PathQuery
@@ -236,8 +236,4 @@ def report(query: PathQuery, territory: Territory) -> ir.Table:
 
 
 def _part(table: ir.Table, name: str) -> ir.Table:
-    columns = {
-        column: table[column] if column in table.columns else ibis.null(kind)
-        for column, kind in PARTS.items()
-    }
-    return table.select(part=ibis.literal(name), **columns)
+    return part(table, name, {column: ibis.null(kind) for column, kind in PARTS.items()})

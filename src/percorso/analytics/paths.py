@@ -205,10 +205,7 @@ class PathResult(BaseModel):
 def run(query: PathQuery, territory: Territory) -> PathResult:
     """The paths of `territory`'s profiles as `query` reads them, in one query."""
     check(query, territory)
-    rows = territory.rows(tables.report(query, territory))
-    parts: dict[str, list[dict[str, Any]]] = {"graph": [], "variants": [], "sankey": []}
-    for row in rows:
-        parts[row["part"]].append(row)
+    parts = territory.parts(tables.report(query, territory))
     graph = parts["graph"]
     edges = sorted(
         (

@@ -8,6 +8,8 @@ query and the engine runs it once. Bots are left out everywhere (see
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
@@ -81,6 +83,14 @@ class AnalysisQuery(BaseModel):
         return self
 
 
+def part(table: ir.Table, name: str, columns: Mapping[str, ir.Value]) -> ir.Table:
+    """`table` as the part `name` of a report that runs as one query (a `UNION ALL` of parts,
+    split again by `Territory.parts`): a `part` column, then each of `columns`, taken from
+    `table` where it has one of that name, else the value given (a typed null)."""
+    picked = {c: table[c] if c in table.columns else v for c, v in columns.items()}
+    return table.select(part=ibis.literal(name), **picked)
+
+
 class AnalyticsError(UserError):
     """A query that cannot run as asked: the message names the problem and the fix."""
 
@@ -133,6 +143,13 @@ class Territory:
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Run `expr` on the engine; one dict per row."""
         return self.engine.to_arrow(expr).to_pylist()  # type: ignore[no-any-return]
+
+    def parts(self, report: ir.Table) -> dict[str, list[dict[str, Any]]]:
+        """Run a report made of `part`s; its rows by part name (none: an empty list)."""
+        found: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows(report):
+            found[row["part"]].append(row)
+        return found
 
     def event_names(self) -> list[str]:
         """The distinct event names in the warehouse (for did-you-mean), sorted."""
