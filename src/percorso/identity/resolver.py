@@ -27,11 +27,7 @@ from percorso.identity.graph import capped_components, components, over_cap
 from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
-from percorso.warehouse.schema import (
-    PROFILE_EVENT_COLUMNS,
-    order_paths_sql,
-    profile_events_sql,
-)
+from percorso.warehouse.schema import insert_profile_events_sql, order_paths_sql
 from percorso.warehouse.store import Warehouse
 
 
@@ -208,11 +204,7 @@ class IdentityResolver:
         )
         self._resolve(cur, now, cause="_id_links")
         # The new events join `profile_events` with their profile as resolved just now.
-        names = ", ".join(name for name, _ in PROFILE_EVENT_COLUMNS)
-        cur.execute(
-            f"INSERT INTO profile_events (profile_id, node, {names}) "
-            f"{profile_events_sql('_id_anchor')}"
-        )
+        cur.execute(insert_profile_events_sql("_id_anchor"))
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """

@@ -76,6 +76,13 @@ def profile_events_sql(anchors: str) -> str:
     )
 
 
+def insert_profile_events_sql(anchors: str) -> str:
+    """INSERT the `profile_events` rows of the events in `anchors(seq, node)`, their path
+    order left null (see `order_paths_sql`)."""
+    names = ", ".join(name for name, _ in PROFILE_EVENT_COLUMNS)
+    return f"INSERT INTO profile_events (profile_id, node, {names}) {profile_events_sql(anchors)}"
+
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """
