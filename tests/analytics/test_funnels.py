@@ -18,8 +18,10 @@ from pydantic import ValidationError
 from tests.analytics.conftest import LATER, MakeTerritory
 from tests.identity.conftest import T0, Event, World
 
+from percorso.analytics import funnel_local
 from percorso.analytics.funnel_reach import reach, reached
 from percorso.analytics.funnels import FunnelQuery, FunnelResult, report, run
+from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalyticsError, Territory, UnknownEvent
 from percorso.journey.model import JourneyMap
 
@@ -437,6 +439,59 @@ def test_demo_equals_windowfunnel(demo_territory: Territory, backend: str) -> No
         assert ours[len(ours) // 2] > 0  # the demo gets past the middle step
 
 
+def test_the_plain_funnel_walked_here_equals_the_engine_query(
+    world: World, default_map: JourneyMap
+) -> None:
+    """On DuckDB the plain ordered funnel of distinct event names is read in path order and
+    walked in this process (`funnel_local`); asked with a trend, the same query is the
+    engine's. The steps agree after late events (three batches resolved in turn, so the kept
+    order of paths already stored moved) and a merge (two visitors found to be one person)."""
+    events = random_events(seed=5, profiles=150)
+    for batch in (events[::3], events[1::3], events[2::3]):
+        world.add(*batch)
+        world.update()
+    inside = T0 + timedelta(seconds=30)
+    world.add(
+        {"anon": "r1", "user": "u", "event": "x", "at": inside},
+        {"anon": "r2", "user": "u", "event": "x", "at": inside},
+    )
+    world.update()
+    cases: list[tuple[dict[str, Any], datetime]] = [
+        ({"steps": ["a", "b", "c", "d"], "window": "20s"}, LATER),
+        ({"steps": ["b", "a", "d"], "window": "10s"}, LATER),
+        ({"steps": ["a", "?b", "c", "d"], "window": "30s"}, LATER),
+        ({"steps": ["a", "?b", "?c", "d"], "window": "15s"}, LATER),
+        ({"steps": ["a", "b", "c", "?d"], "window": "40s"}, LATER),
+        (
+            {"steps": ["x", "a", "b", "d"], "window": "60s"}
+            | {"since": T0 + timedelta(seconds=5), "until": T0 + timedelta(seconds=50)},
+            LATER,
+        ),
+        ({"steps": ["a", "b", "c"], "window": "20s"}, inside),  # an as-of inside the paths
+    ]
+    for fields, as_of in cases:
+        t = Territory(world.warehouse, default_map, as_of)
+        query = FunnelQuery(**fields)
+        assert funnel_local.applies(query.steps, query.order, t, plain=True), fields
+        here = run(query, t)
+        engine = run(FunnelQuery(**fields, trend="day"), t)
+        assert here.steps == engine.steps, fields
+        assert here.steps[-1].profiles > 0, fields  # the data reaches the last step
+        assert here.steps[1].profiles < here.steps[0].profiles, fields  # not everyone does
+        assert here.steps[1].median_seconds_from_previous is not None, fields
+    t = Territory(world.warehouse, default_map, LATER)
+    for steps, order in [
+        (["a", "b", "a"], "ordered"),  # a repeated step
+        (["a", "b where properties.x == 1"], "ordered"),  # a rule
+        (["a", "touchpoint:form_contatti"], "ordered"),  # a touchpoint
+        (["a", "b"], "strict"),
+        (["a", "b"], "unordered"),
+    ]:
+        query = FunnelQuery(steps=steps, order=order)
+        assert not funnel_local.applies(query.steps, query.order, t, plain=True), steps
+    assert not funnel_local.applies(query.steps, "ordered", t, plain=False)
+
+
 Rule = Callable[[str], bool]
 RULES: dict[str, tuple[str, Rule]] = {
     "a": ("a", lambda e: e == "a"),
@@ -568,3 +623,11 @@ def test_reach_equals_brute_force(
     expected = brute_force(rows, steps, optional, window, order)
     assert ours == expected
     assert len({v for v in expected.values()}) >= 3  # the data tells the cases apart
+    if order == "ordered" and plain:  # walked in this process (funnel_local) too
+        walked = FunnelQuery(
+            steps=[Step(event=s, optional=o) for s, o in zip(steps, optional, strict=True)],
+            window=window,
+        )
+        assert funnel_local.applies(walked.steps, walked.order, t, plain=True)
+        totals = [sum(v[k] for v in expected.values()) for k in range(len(steps))]
+        assert counts(run(walked, t)) == totals

@@ -33,7 +33,7 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from percorso.analytics import breakdown, periods
+from percorso.analytics import breakdown, funnel_local, periods
 from percorso.analytics.funnel_reach import (
     BREAKDOWN,
     FIRST,
@@ -190,8 +190,19 @@ class FunnelResult(BaseModel):
 
 
 def run(query: FunnelQuery, territory: Territory) -> FunnelResult:
-    """The funnel of `territory`'s profiles, in one query."""
+    """The funnel of `territory`'s profiles, in one query (the plain ordered funnel on an
+    in-process engine: one read of the steps' events, finished by `funnel_local`)."""
     check(query, territory)
+    plain = query.by is None and query.trend is None and query.dropped_at is None
+    if funnel_local.applies(query.steps, query.order, territory, plain):
+        counts = funnel_local.step_counts(
+            query.steps, query.window, territory, query.since, query.until
+        )
+        return FunnelResult(
+            order=query.order,
+            window_seconds=query.window.total_seconds(),
+            steps=_steps(query.steps, counts),
+        )
     parts = territory.parts(report(query, territory))
     overall = next(r for r in parts["steps"] if r["value"] is None)
     groups = sorted(

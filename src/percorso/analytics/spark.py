@@ -33,6 +33,8 @@ TABLES = ("events", "profile_events")
 class SparkEngine:
     """An Ibis PySpark backend holding copies of the warehouse's tables."""
 
+    in_process = False  # the work stays on the cluster (a JVM, even in local mode)
+
     def __init__(self, session: Any, scratch: str | None = None) -> None:
         self.session = session
         self._scratch = scratch

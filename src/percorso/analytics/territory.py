@@ -109,10 +109,11 @@ class Territory:
     since: datetime | None = None
     _event_names: list[str] | None = dataclass_field(default=None, repr=False)
 
-    def events(self) -> ir.Table:
-        """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq, and the
-        event columns (`percorso.journey.ticks.RULE_COLUMNS`)."""
-        events = profile_events(self.engine.ibis, self.as_of)
+    def events(self, extra: tuple[str, ...] = ()) -> ir.Table:
+        """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq, the
+        event columns (`percorso.journey.ticks.RULE_COLUMNS`) and the `extra` columns of
+        `profile_events` asked for (`pos` orders a profile's events, as in `in_path_order`)."""
+        events = profile_events(self.engine.ibis, self.as_of, extra)
         if self.since is not None:
             events = events.filter(events.ts >= self.since)
         return events

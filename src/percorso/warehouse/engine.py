@@ -16,6 +16,10 @@ import pyarrow as pa
 class Engine(Protocol):
     """An Ibis backend with the warehouse's tables, and a way to run expressions on it."""
 
+    in_process: bool
+    """The engine runs in this process (the embedded DuckDB): reading a few columns of many
+    rows costs a copy in memory, so a runner may finish the work there (in numpy)."""
+
     @property
     def ibis(self) -> Any: ...
 

@@ -104,6 +104,8 @@ def duckdb_path(url: str) -> str:
 class Warehouse:
     """One open warehouse. Thread-safe: reads share a lock, the writer has its own cursor."""
 
+    in_process = True  # an `Engine`: DuckDB runs here
+
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
         path = duckdb_path(url)
