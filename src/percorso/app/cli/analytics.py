@@ -49,15 +49,31 @@ UntilOpt = Annotated[
 ]
 
 
-def build(model: type[AnalysisQuery], **fields: Any) -> AnalysisQuery:
-    """The query from the flags given (None = the query's default), or a clear error."""
+def build(model: type[AnalysisQuery], command: Any = None, **fields: Any) -> AnalysisQuery:
+    """The query from the flags given (None = the query's default), or a clear error that
+    names the flag or argument of `command` the bad value came from."""
     given = {k: v for k, v in fields.items() if v is not None}
     try:
         return model.model_validate(given)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "query"
-        raise AnalyticsError(f"{where}: {problem['msg']}") from exc
+        loc = [str(part) for part in problem["loc"]]
+        message = problem["msg"].removeprefix("Value error, ")
+        if not loc:
+            raise AnalyticsError(message) from exc
+        loc[0] = _flag(command, loc[0])
+        raise AnalyticsError(f"{'.'.join(loc)}: {message}") from exc
+
+
+def _flag(command: Any, field: str) -> str:
+    """How the command line (a Click command) spells the query's `field`: its option
+    (--max-steps) or its argument (STEPS); the field's own name when no parameter has it."""
+    for param in command.params if command is not None else ():
+        if param.name == field:
+            if param.param_type_name == "option":
+                return str(max(param.opts, key=len))
+            return str(param.name).upper()
+    return field
 
 
 def answer(
@@ -72,7 +88,7 @@ def answer(
     or a running server); with `--json` print its JSON and return None (nothing left to show)."""
     from percorso.collect.sink import open_sink
 
-    query = build(analysis(name).query, **flags)
+    query = build(analysis(name).query, ctx.command, **flags)
     source = resolve_map(ctx, ref)
     source.load()
     with open_sink(settings_of(ctx)) as sink:
