@@ -472,7 +472,7 @@ def test_the_plain_funnel_walked_here_equals_the_engine_query(
     for fields, as_of in cases:
         t = Territory(world.warehouse, default_map, as_of)
         query = FunnelQuery(**fields)
-        assert funnel_local.applies(query.steps, query.order, t, plain=True), fields
+        assert funnel_local.applies(query, t), fields
         here = run(query, t)
         engine = run(FunnelQuery(**fields, trend="day"), t)
         assert here.steps == engine.steps, fields
@@ -488,8 +488,11 @@ def test_the_plain_funnel_walked_here_equals_the_engine_query(
         (["a", "b"], "unordered"),
     ]:
         query = FunnelQuery(steps=steps, order=order)
-        assert not funnel_local.applies(query.steps, query.order, t, plain=True), steps
-    assert not funnel_local.applies(query.steps, "ordered", t, plain=False)
+        assert not funnel_local.applies(query, t), steps
+    plain = FunnelQuery(steps=["a", "b"])
+    assert funnel_local.applies(plain, t)
+    for asked in ({"by": "channel"}, {"trend": "week"}, {"dropped_at": 2}):
+        assert not funnel_local.applies(plain.model_copy(update=asked), t), asked
 
 
 Rule = Callable[[str], bool]
@@ -628,6 +631,6 @@ def test_reach_equals_brute_force(
             steps=[Step(event=s, optional=o) for s, o in zip(steps, optional, strict=True)],
             window=window,
         )
-        assert funnel_local.applies(walked.steps, walked.order, t, plain=True)
+        assert funnel_local.applies(walked, t)
         totals = [sum(v[k] for v in expected.values()) for k in range(len(steps))]
         assert counts(run(walked, t)) == totals

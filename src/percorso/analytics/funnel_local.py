@@ -20,8 +20,8 @@ the same counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
@@ -29,51 +29,43 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from percorso.analytics.steps import Step
+from percorso.analytics.steps import distinct_events
 from percorso.analytics.territory import Territory
+
+if TYPE_CHECKING:  # funnels calls this module
+    from percorso.analytics.funnels import FunnelQuery
 
 Array = npt.NDArray[Any]
 
 
-def applies(steps: Sequence[Step], order: str, territory: Territory, plain: bool) -> bool:
-    """Whether this path answers: an in-process engine, an ordered funnel of distinct event
-    names, and `plain` (no breakdown, trend or drop-out list asked for)."""
-    names = [s.event for s in steps if s.touchpoint is None and s.where is None]
+def applies(query: FunnelQuery, territory: Territory) -> bool:
+    """Whether this path answers `query`: an in-process engine, an ordered funnel of distinct
+    event names, and no breakdown, trend or drop-out list asked for."""
     return (
-        plain
-        and order == "ordered"
-        and getattr(territory.engine, "in_process", False)
-        and len(names) == len(steps)
-        and len(set(names)) == len(names)
+        territory.engine.in_process
+        and query.order == "ordered"
+        and distinct_events(query.steps)
+        and query.by is None
+        and query.trend is None
+        and query.dropped_at is None
     )
 
 
-def step_counts(
-    steps: Sequence[Step],
-    window: timedelta,
-    territory: Territory,
-    since: datetime | None,
-    until: datetime | None,
-) -> dict[str, Any]:
+def step_counts(query: FunnelQuery, territory: Territory) -> dict[str, Any]:
     """Per step k: `n{k}` profiles, and for k > 1 the median `m{k}` and 90th percentile
     `q{k}` of the seconds from the step before (as `funnels.report`'s steps part)."""
-    names = [str(s.event) for s in steps]
-    rows = territory.events(extra=("pos",))
-    if since is not None:
-        rows = rows.filter(rows.ts >= since)
-    if until is not None:
-        rows = rows.filter(rows.ts <= until)
+    names = [str(s.event) for s in query.steps]
+    rows = query.within(territory.events(extra=("pos",)))
     rows = rows.filter(rows.event.isin(names))
     step = ibis.cases(*[(rows.event == name, k) for k, name in enumerate(names, 1)])
     ordered = rows.select("profile_id", "ts", _k=step.cast("int8"), _pos=rows.pos)
     table = territory.engine.to_arrow(ordered.order_by(["profile_id", "_pos"]))
-    profiles = table.column("profile_id").combine_chunks()
     return walk(
-        _starts(profiles),
+        _starts(table.column("profile_id").combine_chunks()),
         table.column("ts").cast(pa.int64()).to_numpy(),
         table.column("_k").to_numpy(),
-        [s.optional for s in steps],
-        window // timedelta(microseconds=1),
+        [s.optional for s in query.steps],
+        query.window // timedelta(microseconds=1),
     )
 
 
@@ -107,12 +99,16 @@ def walk(
         chain, chain_start = source
         if len(chain) == 0:
             rows = rows[:0]
+        # Each step-k row's link: the latest chain row up to the end of its instant (row
+        # numbers grow with the path), kept when in the same profile and within the window
+        # of that chain's start; the chain then ends at this row, from the same start.
         before = np.searchsorted(chain, ends[run[rows]], side="right") - 1
         at = np.maximum(before, 0)
         link, first = chain[at], chain_start[at]
         ok = (before >= 0) & (segment[link] == segment[rows])
         ok &= micros[rows] <= micros[first] + window
         rows, link, first = rows[ok], link[ok], first[ok]
+        # A profile's time to step k: at its first row that reached it.
         firsts = np.ones(len(rows), dtype=bool)
         np.not_equal(segment[rows][1:], segment[rows][:-1], out=firsts[1:])
         out[f"n{k}"] = int(firsts.sum())

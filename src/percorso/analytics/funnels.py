@@ -44,7 +44,7 @@ from percorso.analytics.funnel_reach import (
     seconds,
 )
 from percorso.analytics.periods import Period
-from percorso.analytics.steps import Step
+from percorso.analytics.steps import Step, distinct_events
 from percorso.analytics.territory import AnalysisQuery, Duration, Territory, part
 
 MAX_STEPS = 50
@@ -193,11 +193,8 @@ def run(query: FunnelQuery, territory: Territory) -> FunnelResult:
     """The funnel of `territory`'s profiles, in one query (the plain ordered funnel on an
     in-process engine: one read of the steps' events, finished by `funnel_local`)."""
     check(query, territory)
-    plain = query.by is None and query.trend is None and query.dropped_at is None
-    if funnel_local.applies(query.steps, query.order, territory, plain):
-        counts = funnel_local.step_counts(
-            query.steps, query.window, territory, query.since, query.until
-        )
+    if funnel_local.applies(query, territory):
+        counts = funnel_local.step_counts(query, territory)
         return FunnelResult(
             order=query.order,
             window_seconds=query.window.total_seconds(),
@@ -246,12 +243,7 @@ def report(query: FunnelQuery, territory: Territory) -> ir.Table:
     """One table with every part asked for (`part`: steps, trend, dropped), to run once."""
     by = query.by
     uses_map = any(s.touchpoint is not None for s in query.steps) or by in breakdown.MAP_LABELS
-    rows = territory.labelled() if uses_map else territory.events()
-    # The territory is normally built for the query's period; a caller's own territory too.
-    if query.since is not None:
-        rows = rows.filter(rows.ts >= query.since)
-    if query.until is not None:
-        rows = rows.filter(rows.ts <= query.until)
+    rows = query.within(territory.labelled() if uses_map else territory.events())
     carry = (
         None if by is None or breakdown.is_profile_level(by) else breakdown.event_value(rows, by)
     )
@@ -262,7 +254,7 @@ def report(query: FunnelQuery, territory: Territory) -> ir.Table:
         query.window,
         query.order,
         carry,
-        distinct_events=_distinct_events(query.steps),
+        distinct_events=distinct_events(query.steps),
     )
     if by is not None and breakdown.is_profile_level(by):
         values = breakdown.profile_values(territory, by)
@@ -292,12 +284,6 @@ def report(query: FunnelQuery, territory: Territory) -> ir.Table:
         listed = gone.select(PROFILE).order_by(PROFILE).limit(query.limit + 1)
         parts.append(part(listed, "dropped", blank))
     return ibis.union(*parts)
-
-
-def _distinct_events(steps: list[Step]) -> bool:
-    """No event can match two of `steps`: each is a plain event name, all different."""
-    names = [step.event for step in steps if step.touchpoint is None and step.where is None]
-    return len(names) == len(steps) and len(set(names)) == len(names)
 
 
 def _stats(table: ir.Table, n: int, value: ir.Value, grouped: bool = False) -> ir.Table:

@@ -46,11 +46,7 @@ def paths(query: PathQuery, territory: Territory) -> ir.Table:
     if query.after_dropping is not None:
         anchors += query.after_dropping.steps
     labelled = query.level != "event" or any(s.touchpoint is not None for s in anchors)
-    table = territory.labelled() if labelled else territory.events()
-    if query.since is not None:
-        table = table.filter(table.ts >= query.since)
-    if query.until is not None:
-        table = table.filter(table.ts <= query.until)
+    table = query.within(territory.labelled() if labelled else territory.events())
     table = table.mutate(
         node=table.event.fill_null(table.type) if query.level == "event" else table.touchpoint
     )

@@ -12,6 +12,7 @@ optional rule in the journey map's event language:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import ibis
@@ -109,3 +110,9 @@ class Step(BaseModel):
             compiler = EventCompiler(table, territory.journey_map.touchpoint_rules)
             result = result & compiler.condition(rule.node)
         return result
+
+
+def distinct_events(steps: Sequence[Step]) -> bool:
+    """No event can match two of `steps`: each is a plain event name, all different."""
+    names = [step.event for step in steps if step.touchpoint is None and step.where is None]
+    return len(names) == len(steps) and len(set(names)) == len(names)

@@ -82,6 +82,15 @@ class AnalysisQuery(BaseModel):
             raise ValueError(f"since ({self.since}) must be before until ({self.until})")
         return self
 
+    def within(self, rows: ir.Table) -> ir.Table:
+        """The `rows` (events, with `ts`) of the query's period: since <= ts <= until. The
+        territory is normally built for that period; a caller's own territory may not be."""
+        if self.since is not None:
+            rows = rows.filter(rows.ts >= self.since)
+        if self.until is not None:
+            rows = rows.filter(rows.ts <= self.until)
+        return rows
+
 
 def part(table: ir.Table, name: str, columns: Mapping[str, ir.Value]) -> ir.Table:
     """`table` as the part `name` of a report that runs as one query (a `UNION ALL` of parts,
