@@ -55,7 +55,7 @@ def step_counts(query: FunnelQuery, territory: Territory) -> dict[str, Any]:
     """Per step k: `n{k}` profiles, and for k > 1 the median `m{k}` and 90th percentile
     `q{k}` of the seconds from the step before (as `funnels.report`'s steps part)."""
     names = [str(s.event) for s in query.steps]
-    rows = query.within(territory.events(extra=("pos",)))
+    rows = query.within(territory.events(only=("profile_id", "ts", "event", "pos")))
     rows = rows.filter(rows.event.isin(names))
     step = ibis.cases(*[(rows.event == name, k) for k, name in enumerate(names, 1)])
     ordered = rows.select("profile_id", "ts", _k=step.cast("int8"), _pos=rows.pos)

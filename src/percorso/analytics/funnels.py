@@ -192,14 +192,18 @@ class FunnelResult(BaseModel):
 def run(query: FunnelQuery, territory: Territory) -> FunnelResult:
     """The funnel of `territory`'s profiles, in one query (the plain ordered funnel on an
     in-process engine: one read of the steps' events, finished by `funnel_local`)."""
-    check(query, territory)
     if funnel_local.applies(query, territory):
         counts = funnel_local.step_counts(query, territory)
+        if not all(counts[f"n{k}"] for k in range(1, len(query.steps) + 1)):
+            # Each step is an event name: one nobody did may be misspelt (checked only then,
+            # a read of every event name spared in the common case).
+            check(query, territory)
         return FunnelResult(
             order=query.order,
             window_seconds=query.window.total_seconds(),
             steps=_steps(query.steps, counts),
         )
+    check(query, territory)
     parts = territory.parts(report(query, territory))
     overall = next(r for r in parts["steps"] if r["value"] is None)
     groups = sorted(

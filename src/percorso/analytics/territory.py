@@ -118,11 +118,12 @@ class Territory:
     since: datetime | None = None
     _event_names: list[str] | None = dataclass_field(default=None, repr=False)
 
-    def events(self, extra: tuple[str, ...] = ()) -> ir.Table:
-        """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq, the
-        event columns (`percorso.journey.ticks.RULE_COLUMNS`) and the `extra` columns of
-        `profile_events` asked for (`pos` orders a profile's events, as in `in_path_order`)."""
-        events = profile_events(self.engine.ibis, self.as_of, extra)
+    def events(self, only: tuple[str, ...] | None = None) -> ir.Table:
+        """Every non-bot event with its profile in [since, as_of]: profile_id, ts, seq and the
+        event columns (`percorso.journey.ticks.RULE_COLUMNS`); or `only` the `profile_events`
+        columns given, `ts` among them (`pos` orders a profile's events, as in
+        `in_path_order`)."""
+        events = profile_events(self.engine.ibis, self.as_of, only=only)
         if self.since is not None:
             events = events.filter(events.ts >= self.since)
         return events
