@@ -108,6 +108,10 @@ class UnknownEvent(AnalyticsError):
     """An event name that no event in the warehouse has."""
 
 
+PATH_READ = ("profile_id", "ts", "seq", "event", "type", "pos", "next_name", "next_ts")
+"""The columns of `Territory.in_path_order`."""
+
+
 @dataclass
 class Territory:
     """The warehouse's profile events on `engine`, labelled by `journey_map`, up to `as_of`."""
@@ -133,8 +137,10 @@ class Territory:
         whole path from its first event), with the order the identity resolver keeps: `pos`
         (0 for the first event) and the next event's `next_name` and `next_ts`, null for the
         last event up to the as-of moment. Events up to a moment are the start of each path,
-        so the kept order holds for them; a next event after the moment is no next event."""
-        events = profile_events(self.engine.ibis, self.as_of, extra=("pos", "next_name", "next_ts"))
+        so the kept order holds for them; a next event after the moment is no next event.
+        The columns are the path's alone (`PATH_READ`): what reads the kept order needs no
+        more, and a narrower expression is quicker to build and compile."""
+        events = profile_events(self.engine.ibis, self.as_of, only=PATH_READ)
         ahead = events.next_ts <= self.as_of
         return events.mutate(
             next_name=ibis.cases((ahead, events.next_name), else_=ibis.null("string")),
