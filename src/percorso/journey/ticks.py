@@ -39,21 +39,18 @@ RULE_COLUMNS = (
 
 
 def profile_events(
-    con: ibis.BaseBackend,
-    as_of: datetime | None,
-    extra: tuple[str, ...] = (),
-    only: tuple[str, ...] | None = None,
+    con: ibis.BaseBackend, as_of: datetime | None, only: tuple[str, ...] | None = None
 ) -> ir.Table:
-    """Every non-bot event with its profile, up to `as_of` (event time, UTC): profile_id, ts,
-    `RULE_COLUMNS` and the `extra` columns asked for; or `only` the columns given (a smaller
-    expression to build and compile, for a query that reads a few).
+    """Every non-bot event with its profile, up to `as_of` (event time, UTC): profile_id, ts
+    and `RULE_COLUMNS`; or `only` the `profile_events` columns given (a smaller expression to
+    build and compile, for a query that reads a few, or the kept path order's columns).
 
     The identity resolver keeps the `profile_events` table (the identity join, done once).
     """
     events = con.table("profile_events")
     if as_of is not None:
         events = events.filter(events.ts <= as_of)
-    columns = only if only is not None else ("profile_id", "ts", *RULE_COLUMNS, *extra)
+    columns = only if only is not None else ("profile_id", "ts", *RULE_COLUMNS)
     # Typed nullable, as a join's columns are: the analyses put nulls beside these columns
     # (ticks, padding rows). A cast to the same type costs nothing in the engines.
     return events.select(columns).cast({c: events[c].type().copy(nullable=True) for c in columns})
