@@ -24,6 +24,7 @@ from percorso.analytics.funnels import FunnelQuery, FunnelResult, report, run
 from percorso.analytics.steps import Step
 from percorso.analytics.territory import AnalyticsError, Territory, UnknownEvent
 from percorso.journey.model import JourneyMap
+from percorso.warehouse.schema import PATH_ORDER_KEY
 
 MINUTE = timedelta(minutes=1)
 
@@ -445,7 +446,9 @@ def test_the_plain_funnel_walked_here_equals_the_engine_query(
     """On DuckDB the plain ordered funnel of distinct event names is read in path order and
     walked in this process (`funnel_local`); asked with a trend, the same query is the
     engine's. The steps agree after late events (three batches resolved in turn, so the kept
-    order of paths already stored moved) and a merge (two visitors found to be one person)."""
+    order of paths already stored moved) and a merge (two visitors found to be one person);
+    read sorted by the engine (rows out of storage order since), read in storage order (the
+    table stored in path order again), and when the count of rows out of order is wrong."""
     events = random_events(seed=5, profiles=150)
     for batch in (events[::3], events[1::3], events[2::3]):
         world.add(*batch)
@@ -456,29 +459,44 @@ def test_the_plain_funnel_walked_here_equals_the_engine_query(
         {"anon": "r2", "user": "u", "event": "x", "at": inside},
     )
     world.update()
-    cases: list[tuple[dict[str, Any], datetime]] = [
-        ({"steps": ["a", "b", "c", "d"], "window": "20s"}, LATER),
-        ({"steps": ["b", "a", "d"], "window": "10s"}, LATER),
-        ({"steps": ["a", "?b", "c", "d"], "window": "30s"}, LATER),
-        ({"steps": ["a", "?b", "?c", "d"], "window": "15s"}, LATER),
-        ({"steps": ["a", "b", "c", "?d"], "window": "40s"}, LATER),
-        (
-            {"steps": ["x", "a", "b", "d"], "window": "60s"}
-            | {"since": T0 + timedelta(seconds=5), "until": T0 + timedelta(seconds=50)},
-            LATER,
-        ),
-        ({"steps": ["a", "b", "c"], "window": "20s"}, inside),  # an as-of inside the paths
-    ]
-    for fields, as_of in cases:
-        t = Territory(world.warehouse, default_map, as_of)
-        query = FunnelQuery(**fields)
-        assert funnel_local.applies(query, t), fields
-        here = run(query, t)
-        engine = run(FunnelQuery(**fields, trend="day"), t)
-        assert here.steps == engine.steps, fields
-        assert here.steps[-1].profiles > 0, fields  # the data reaches the last step
-        assert here.steps[1].profiles < here.steps[0].profiles, fields  # not everyone does
-        assert here.steps[1].median_seconds_from_previous is not None, fields
+
+    def check(state: str) -> None:
+        cases: list[tuple[dict[str, Any], datetime]] = [
+            ({"steps": ["a", "b", "c", "d"], "window": "20s"}, LATER),
+            ({"steps": ["b", "a", "d"], "window": "10s"}, LATER),
+            ({"steps": ["a", "?b", "c", "d"], "window": "30s"}, LATER),
+            ({"steps": ["a", "?b", "?c", "d"], "window": "15s"}, LATER),
+            ({"steps": ["a", "b", "c", "?d"], "window": "40s"}, LATER),
+            (
+                {"steps": ["x", "a", "b", "d"], "window": "60s"}
+                | {"since": T0 + timedelta(seconds=5), "until": T0 + timedelta(seconds=50)},
+                LATER,
+            ),
+            ({"steps": ["a", "b", "c"], "window": "20s"}, inside),  # an as-of inside the paths
+        ]
+        for fields, as_of in cases:
+            t = Territory(world.warehouse, default_map, as_of)
+            query = FunnelQuery(**fields)
+            assert funnel_local.applies(query, t), fields
+            here = run(query, t)
+            engine = run(FunnelQuery(**fields, trend="day"), t)
+            assert here.steps == engine.steps, (state, fields)
+            assert here.steps[-1].profiles > 0, fields  # the data reaches the last step
+            assert here.steps[1].profiles < here.steps[0].profiles, fields  # not everyone does
+            assert here.steps[1].median_seconds_from_previous is not None, fields
+
+    scan = world.warehouse.ibis.table("profile_events").select("profile_id")
+    count = "UPDATE identity_state SET value = ? WHERE key = ?"
+    assert world.warehouse.in_storage_order(scan) is None  # the merge's rows are out of order
+    for state in ("sorted by the engine", "count says in order, it is not", "stored in order"):
+        if state == "count says in order, it is not":
+            world.warehouse.raw.execute(count, ["0", PATH_ORDER_KEY])
+            assert world.warehouse.in_storage_order(scan) is not None
+        elif state == "stored in order":
+            world.warehouse.raw.execute(count, ["1000000", PATH_ORDER_KEY])
+            world.update()  # nothing new; the count asks for the table stored in order
+            assert world.warehouse.in_storage_order(scan) is not None
+        check(state)
     t = Territory(world.warehouse, default_map, LATER)
     for steps, order in [
         (["a", "b", "a"], "ordered"),  # a repeated step
@@ -493,6 +511,38 @@ def test_the_plain_funnel_walked_here_equals_the_engine_query(
     assert funnel_local.applies(plain, t)
     for asked in ({"by": "channel"}, {"trend": "week"}, {"dropped_at": 2}):
         assert not funnel_local.applies(plain.model_copy(update=asked), t), asked
+
+
+def test_a_path_stored_out_of_order_is_never_walked_so(
+    world: World, default_map: JourneyMap
+) -> None:
+    """An early event that came late is appended after its profile's other rows. When that
+    profile sorts last, the profiles still look grouped in storage order: only the path
+    positions show the rows are not in path order, and the walk must not trust them."""
+    world.add(
+        *[
+            {"anon": f"r{p}", "event": e, "at": T0 + timedelta(seconds=s)}
+            for p in range(10)
+            for e, s in (("b", 10), ("c", 20))
+        ]
+    )
+    world.update()
+    last = max(world.profile_id("anonymous_id", f"r{p}") for p in range(10))
+    [[anon]] = world.warehouse.query(
+        "SELECT value FROM identity_nodes WHERE profile_id = ? AND kind = 'anonymous_id'", [last]
+    )
+    world.add({"anon": anon, "event": "a", "at": T0 + timedelta(seconds=5)})
+    world.update()
+    world.warehouse.raw.execute(
+        "UPDATE identity_state SET value = '0' WHERE key = ?", [PATH_ORDER_KEY]
+    )
+    scan = world.warehouse.ibis.table("profile_events").select("profile_id", "pos")
+    stored = world.warehouse.in_storage_order(scan)
+    assert stored is not None and stored["profile_id"].to_pylist()[-3:] == [last] * 3
+    assert stored["pos"].to_pylist()[-3:] == [1, 2, 0]
+    t = Territory(world.warehouse, default_map, LATER)
+    result = run(FunnelQuery(steps=["a", "b", "c"], window="1m"), t)
+    assert [s.profiles for s in result.steps] == [1, 1, 1]
 
 
 Rule = Callable[[str], bool]

@@ -95,6 +95,9 @@ class SparkEngine:
     def to_arrow(self, expr: Any) -> pa.Table:
         return self._con.to_pyarrow(expr)
 
+    def in_storage_order(self, expr: Any) -> pa.Table | None:
+        return None  # a cluster's scan keeps no order
+
     def stop(self) -> None:
         """Stop Spark (every sibling with it) and remove its scratch directory."""
         self.session.stop()

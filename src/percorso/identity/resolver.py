@@ -27,7 +27,13 @@ from percorso.identity.graph import capped_components, components, over_cap
 from percorso.identity.links import EARLIEST_SQL, PROFILE_SQL, link, observe
 from percorso.identity.profiles import materialise
 from percorso.identity.rules import IdentityRules
-from percorso.warehouse.schema import insert_profile_events_sql, order_paths_sql
+from percorso.warehouse.schema import (
+    PATH_ORDER_KEY,
+    REORDER_SHARE,
+    insert_profile_events_sql,
+    order_paths_sql,
+    store_in_path_order_sql,
+)
 from percorso.warehouse.store import Warehouse
 
 
@@ -132,6 +138,7 @@ class IdentityResolver:
         hi = int(row[0]) if row and row[0] is not None else 0
         if hi <= lo:
             self._set_state(cur, "rules", fingerprint)
+            self._keep_path_order(cur, moved=0)
             return UpdateResult(0, 0, 0, rebuild, _profiles(cur))
         observe(cur, self.rules, lo, hi)
         link(cur)
@@ -202,9 +209,9 @@ class IdentityResolver:
             WHERE node IN (SELECT a FROM _id_links UNION ALL SELECT b FROM _id_links)
             """
         )
-        self._resolve(cur, now, cause="_id_links")
+        moved = self._resolve(cur, now, cause="_id_links")
         # The new events join `profile_events` with their profile as resolved just now.
-        cur.execute(insert_profile_events_sql("_id_anchor"))
+        moved += _count(cur.execute(insert_profile_events_sql("_id_anchor")))
         # Profiles whose events changed, even when their graph did not.
         cur.execute(
             """
@@ -215,6 +222,7 @@ class IdentityResolver:
         # Their paths' order: the new events', and their neighbours' when they came between.
         cur.execute(order_paths_sql(AFFECTED_PROFILES))
         recomputed = materialise(cur, self.rules)
+        self._keep_path_order(cur, moved)
         events_row = cur.execute(
             "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", [lo, hi]
         ).fetchone()
@@ -238,8 +246,9 @@ class IdentityResolver:
             profiles=_profiles(cur),
         )
 
-    def _resolve(self, cur: duckdb.DuckDBPyConnection, now: datetime, *, cause: str) -> None:
+    def _resolve(self, cur: duckdb.DuckDBPyConnection, now: datetime, *, cause: str) -> int:
         """Recompute every component listed in `_aff(component)`; fill `_aff_profiles`.
+        Returns how many `profile_events` rows moved to another profile.
 
         `cause(a, b)` names the links behind the change, for the history.
         """
@@ -339,12 +348,14 @@ class IdentityResolver:
               AND (identity_nodes.component <> f.component OR identity_nodes.profile_id <> f.profile_id)
             """
         )
-        cur.execute(
-            """
-            UPDATE profile_events SET profile_id = f.profile_id
-            FROM _sub_final f
-            WHERE profile_events.node = f.node AND profile_events.profile_id <> f.profile_id
-            """
+        moved = _count(
+            cur.execute(
+                """
+                UPDATE profile_events SET profile_id = f.profile_id
+                FROM _sub_final f
+                WHERE profile_events.node = f.node AND profile_events.profile_id <> f.profile_id
+                """
+            )
         )
         cur.execute(
             """
@@ -355,6 +366,24 @@ class IdentityResolver:
         )
         for table in ("_sub_nodes", "_sub_links", "_sub_labels", "_sub_new", "_sub_final"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
+        return moved
+
+    def _keep_path_order(self, cur: duckdb.DuckDBPyConnection, moved: int) -> None:
+        """Count `moved` rows as written out of path order; when more than `REORDER_SHARE`
+        of the table is, store it in path order again (`store_in_path_order_sql`)."""
+        known = self._state(cur).get(PATH_ORDER_KEY)
+        rows = _count(cur.execute("SELECT count(*) FROM profile_events"))
+        out = (rows if known is None else int(known)) + moved
+        if out > REORDER_SHARE * rows:
+            kept = cur.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+            cur.execute("SET SESSION preserve_insertion_order = true")
+            try:
+                for statement in store_in_path_order_sql():
+                    cur.execute(statement)
+            finally:
+                cur.execute("SET SESSION preserve_insertion_order = ?", [bool(kept and kept[0])])
+            out = 0
+        self._set_state(cur, PATH_ORDER_KEY, str(out))
 
     def _record_history(self, cur: duckdb.DuckDBPyConnection, now: datetime, cause: str) -> None:
         """Audit: profiles merged into one, and profiles split into several.
@@ -426,13 +455,20 @@ class IdentityResolver:
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE _cause AS SELECT ?::BIGINT AS a, ?::BIGINT AS b", [a, b]
         )
-        self._resolve(cur, now, cause="_cause")
+        moved = self._resolve(cur, now, cause="_cause")
         cur.execute(order_paths_sql(AFFECTED_PROFILES))
         materialise(cur, self.rules)
+        self._keep_path_order(cur, moved)
         after = _profiles_of(cur, a, b)
         cur.execute("DROP TABLE IF EXISTS _aff")
         cur.execute("DROP TABLE IF EXISTS _cause")
         return UnmergeResult(link_id, before, after, undone=undo)
+
+
+def _count(cur: duckdb.DuckDBPyConnection) -> int:
+    """The number a statement answered with (a count, or the rows an INSERT or UPDATE wrote)."""
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _profiles(cur: duckdb.DuckDBPyConnection) -> int:
